@@ -1,0 +1,5 @@
+import sys
+
+from errlint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,339 @@
+"""The `errlint` command: a thin layer over the linter API.
+
+Exit codes: 0 no findings, 1 findings (or files that could not be linted),
+2 usage, configuration or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from errlint import __version__
+from errlint.linter import output
+from errlint.linter.cache import CACHE_DIR_NAME, ResultCache
+from errlint.linter.config import ConfigError, Settings, check_selector, find_config_file, load_settings
+from errlint.linter.discovery import discover
+from errlint.linter.findings import Applicability, FileResult
+from errlint.linter.runner import FixMode, default_jobs, lint_data, lint_files
+from errlint.rules import all_rules, known_codes, rules_by_code
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_ERROR, f"errlint: error: {message}\n")
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip().upper() for code in value.split(",") if code.strip()]
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="errlint",
+        description="Find HTTP API error-handling mistakes. Subcommands: `errlint rule CODE|--all`, `errlint lsp`.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders to lint (default: .); `-` reads stdin")
+    parser.add_argument("--version", action="version", version=f"errlint {__version__}")
+    parser.add_argument("--config", type=Path, help="use this pyproject.toml or errlint.toml")
+    parser.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (replaces the default set)")
+    parser.add_argument("--ignore", type=_codes, default=[], help="rule codes or prefixes to disable")
+    parser.add_argument("--extend-select", type=_codes, default=[], help="rule codes or prefixes to add")
+    parser.add_argument("--output-format", choices=output.FORMATS, default=None, help="default: full")
+    parser.add_argument("--output-file", "-o", type=Path, help="write the report to this file")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes (with --fix/--diff)")
+    parser.add_argument("--diff", action="store_true", help="print the fixes as a diff; write nothing")
+    parser.add_argument("--fix-only", action="store_true", help="apply fixes, report only what was fixed")
+    parser.add_argument("--stdin-filename", help="the path the stdin text is linted as")
+    parser.add_argument("--force-exclude", action="store_true", help="apply excludes to files named explicitly")
+    parser.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore excludes")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    parser.add_argument("--cache-dir", type=Path, help=f"cache folder (default: {CACHE_DIR_NAME} beside the config)")
+    parser.add_argument("--jobs", "-j", type=int, default=None, help="parallel processes (default: one per core)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
+    parser.add_argument("--no-progress", action="store_true", help="never show the progress indicator")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] == "rule":
+            return _rule_command(args[1:])
+        if args and args[0] == "lsp":
+            from errlint.lsp.server import serve
+
+            return serve() or EXIT_CLEAN
+        if args and args[0] == "check":
+            args = args[1:]
+        return _check_command(args)
+    except ConfigError as error:
+        print(f"errlint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("errlint: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+def _rule_command(args: list[str]) -> int:
+    parser = _Parser(prog="errlint rule", description="Show a rule's documentation.")
+    parser.add_argument("code", nargs="?", help="rule code, e.g. ERR101, or its name")
+    parser.add_argument("--all", action="store_true", help="list every rule")
+    parser.add_argument("--output-format", choices=("text", "json", "markdown"), default="text")
+    options = parser.parse_args(args)
+    rules = rules_by_code()
+    if options.all:
+        if options.output_format == "json":
+            import json
+
+            print(json.dumps([_rule_json(rule) for rule in all_rules()], indent=2))
+        elif options.output_format == "markdown":
+            from errlint.docs import render_rules_markdown
+
+            sys.stdout.write(render_rules_markdown())
+        else:
+            width = max(len(rule.name) for rule in all_rules())
+            for rule in all_rules():
+                default = " " if rule.default_enabled else "*"
+                print(f"{rule.code}{default} {rule.name:<{width}}  {rule.summary()}")
+            if any(not rule.default_enabled for rule in all_rules()):
+                print("\n* opt-in: enable with --extend-select or `extend-select` in the config")
+        return EXIT_CLEAN
+    if not options.code:
+        parser.error("give a rule code (e.g. ERR101) or --all")
+    wanted = options.code.upper()
+    rule = rules.get(wanted) or next((r for r in all_rules() if r.name == options.code.lower()), None)
+    if rule is None:
+        print(f"errlint: error: unknown rule `{options.code}` (see `errlint rule --all`)", file=sys.stderr)
+        return EXIT_ERROR
+    if options.output_format == "json":
+        import json
+
+        print(json.dumps(_rule_json(rule), indent=2))
+    else:
+        print(f"# {rule.code} {rule.name}\n")
+        print(f"Fix: {rule.fix_availability.value}. Enabled by default: {'yes' if rule.default_enabled else 'no'}.\n")
+        print(rule.docs())
+    return EXIT_CLEAN
+
+
+def _rule_json(rule) -> dict:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "summary": rule.summary(),
+        "fix": rule.fix_availability.value,
+        "default": rule.default_enabled,
+        "explanation": rule.docs(),
+        "url": rule.docs_url(),
+    }
+
+
+def _settings(options: argparse.Namespace) -> Settings:
+    if options.config is not None:
+        if not options.config.is_file():
+            raise ConfigError(f"{options.config}: config file not found")
+        config_path: Path | None = options.config
+    else:
+        start = Path(options.stdin_filename).resolve().parent if options.stdin_filename else Path.cwd()
+        config_path = find_config_file(start)
+    settings = load_settings(config_path, known_codes())
+    known = known_codes()
+    for flag in ("select", "ignore", "extend_select"):
+        for code in getattr(options, flag) or ():
+            check_selector(code, known, f"--{flag.replace('_', '-')}")
+    overrides: dict = {}
+    if options.select is not None:
+        overrides["select"] = tuple(options.select)
+    if options.ignore:
+        overrides["ignore"] = (*settings.ignore, *options.ignore)
+    if options.extend_select:
+        overrides["extend_select"] = (*settings.extend_select, *options.extend_select)
+    if options.no_respect_gitignore:
+        overrides["respect_gitignore"] = False
+    return settings.with_overrides(**overrides)
+
+
+def _check_command(args: list[str]) -> int:
+    parser = _check_parser()
+    options = parser.parse_args(args)
+    if options.jobs is not None and options.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    settings = _settings(options)
+    fix_requested = options.fix or options.fix_only or options.diff
+    fix_mode = FixMode(unsafe=options.unsafe_fixes, write=not options.diff) if fix_requested else None
+    output_format = options.output_format or os.environ.get("ERRLINT_OUTPUT_FORMAT") or "full"
+    if output_format not in output.FORMATS:
+        raise ConfigError(f"ERRLINT_OUTPUT_FORMAT: unknown format `{output_format}`")
+    paths = options.paths or [Path(".")]
+    stdin_text: dict[str, str] = {}
+
+    if any(str(path) == "-" for path in paths):
+        if len(paths) != 1:
+            parser.error("`-` (stdin) cannot be combined with other paths")
+        results = [_lint_stdin(options, settings, fix_mode, stdin_text)]
+        problems: list[tuple[Path, str]] = []
+    else:
+        found = discover(paths, settings, force_exclude=options.force_exclude)
+        problems = found.problems
+        cache = None
+        if not options.no_cache and fix_mode is None:
+            cache_dir = options.cache_dir or Path(os.environ.get("ERRLINT_CACHE_DIR") or settings.root / CACHE_DIR_NAME)
+            cache = ResultCache(cache_dir, settings)
+        show_progress = (
+            not options.no_progress
+            and output_format in ("full", "concise")
+            and sys.stderr.isatty()
+            and len(found.files) > 50
+        )
+        results = lint_files(
+            found.files,
+            settings,
+            jobs=options.jobs or default_jobs(),
+            fix=fix_mode,
+            cache=cache,
+            progress=_progress if show_progress else None,
+        )
+        if show_progress:
+            sys.stderr.write("\r\033[K")
+    results += [FileResult(str(path), error=reason) for path, reason in problems]
+
+    if options.diff:
+        diffs = "".join(result.diff or "" for result in results)
+        _emit(diffs, options.output_file)
+        fixed = sum(result.fixed_count for result in results)
+        if not options.quiet:
+            print(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", file=sys.stderr)
+        errors = [r for r in results if r.error]
+        for result in errors:
+            print(f"{result.path}: error: {result.error}", file=sys.stderr)
+        return EXIT_FINDINGS if (fixed or errors) and not options.exit_zero else EXIT_CLEAN
+
+    if fix_mode is not None and "-" in (str(p) for p in paths):
+        sys.stdout.write(stdin_text.get("fixed", ""))
+        report_stream_is_stdout = False
+    else:
+        report_stream_is_stdout = True
+
+    findings = [f for result in results for f in result.findings]
+    reported = [] if options.fix_only else results
+    text = output.render(output_format, reported, _line_reader(stdin_text)) if report_stream_is_stdout or options.output_file else ""
+    if options.statistics and output_format in ("full", "concise") and not options.fix_only:
+        text = output.render_statistics(results)
+    if report_stream_is_stdout or options.output_file:
+        _emit(text, options.output_file)
+    else:
+        sys.stderr.write(text)
+    for result in results:
+        for rejected in result.rejected_fixes:
+            print(f"{result.path}: fix skipped: {rejected}", file=sys.stderr)
+
+    fixed = sum(result.fixed_count for result in results)
+    errors = [r for r in results if r.error]
+    internal = [r for r in errors if (r.error or "").startswith("internal error")]
+    if not options.quiet and output_format in ("full", "concise"):
+        fixable = sum(
+            1
+            for f in findings
+            if f.fix is not None and f.fix.edits and f.fix.applicability is Applicability.SAFE
+        )
+        stream = sys.stderr if (options.output_file or not report_stream_is_stdout) else sys.stdout
+        print(output.summary_line(len(findings), len(errors), fixed, 0 if fix_mode else fixable), file=stream)
+    if internal:
+        return EXIT_ERROR
+    if options.exit_zero:
+        return EXIT_CLEAN
+    if options.fix_only:
+        return EXIT_CLEAN if not errors else EXIT_FINDINGS
+    return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def _lint_stdin(options, settings: Settings, fix_mode: FixMode | None, stdin_text: dict[str, str]) -> FileResult:
+    data = sys.stdin.buffer.read()
+    name = options.stdin_filename or "-"
+    if options.force_exclude and options.stdin_filename:
+        from errlint.linter.config import is_excluded
+
+        if is_excluded(Path(options.stdin_filename), settings):
+            stdin_text["source"] = stdin_text["fixed"] = data.decode("utf-8", "replace")
+            return FileResult(name)
+    stdin_text["source"] = data.decode("utf-8", "replace")
+    if fix_mode is None:
+        return lint_data(data, name, settings)
+    from errlint.linter.fixes import fix_source
+    from errlint.linter.source import SourceError, decode_source
+
+    try:
+        source = decode_source(data)
+    except SourceError as error:
+        stdin_text["fixed"] = stdin_text["source"]
+        return FileResult(name, error=str(error))
+    outcome = fix_source(source.text, name, settings, unsafe=fix_mode.unsafe)
+    stdin_text["fixed"] = outcome.source
+    if not fix_mode.write and outcome.changed:
+        import difflib
+        from dataclasses import replace
+
+        diff = "".join(
+            difflib.unified_diff(
+                source.text.splitlines(keepends=True),
+                outcome.source.splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            )
+        )
+        return replace(outcome.remaining or FileResult(name), fixed_count=len(outcome.fixed), diff=diff)
+    from dataclasses import replace
+
+    return replace(outcome.remaining or FileResult(name), fixed_count=len(outcome.fixed))
+
+
+def _line_reader(stdin_text: dict[str, str]):
+    cache: dict[str, list[str]] = {}
+
+    def read(path: str) -> list[str]:
+        if path not in cache:
+            if "source" in stdin_text and not Path(path).is_file():
+                cache[path] = stdin_text["source"].splitlines()
+            else:
+                try:
+                    data = Path(path).read_bytes()
+                    from errlint.linter.source import decode_source
+
+                    cache[path] = decode_source(data).text.splitlines()
+                except Exception:  # noqa: BLE001 - the snippet is a nicety
+                    cache[path] = []
+        return cache[path]
+
+    return read
+
+
+def _emit(text: str, output_file: Path | None) -> None:
+    if output_file is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{output_file}: cannot write output: {error.strerror or error}") from None
+
+
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rerrlint: {done}/{total} files")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Which files to lint: walk directories, honour .gitignore and exclude patterns.
+
+Directories are walked without following links into folders already seen, so
+a symlink loop is reported once instead of recursing forever. Files named
+explicitly on the command line are always linted unless `--force-exclude`
+(pre-commit passes every staged file by name, so it needs the excludes to
+apply to them too).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from errlint.linter.config import Settings, is_excluded
+
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    # (path, one-line reason) for paths that could not be walked.
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def discover(paths: list[Path], settings: Settings, force_exclude: bool = False) -> Discovery:
+    found = Discovery()
+    seen_files: set[Path] = set()
+    for path in paths:
+        if not os.path.lexists(path):
+            found.problems.append((path, "no such file or directory"))
+            continue
+        if path.is_dir():
+            if force_exclude and is_excluded(path, settings):
+                continue
+            _walk(path, settings, found, seen_files)
+        else:
+            if force_exclude and (is_excluded(path, settings) or _gitignored(path, settings)):
+                continue
+            resolved = path.resolve()
+            if resolved not in seen_files:
+                seen_files.add(resolved)
+                found.files.append(path)
+    found.files.sort(key=lambda p: p.as_posix())
+    return found
+
+
+def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path]) -> None:
+    visited_dirs: set[Path] = set()
+    ignores = _inherited_gitignores(root) if settings.respect_gitignore else []
+
+    def visit(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
+        real = directory.resolve()
+        if real in visited_dirs:
+            found.problems.append((directory, f"skipped: directory loop (already visited as {real})"))
+            return
+        visited_dirs.add(real)
+        if settings.respect_gitignore:
+            spec = _read_gitignore(directory / ".gitignore")
+            if spec is not None:
+                ignores = [*ignores, (directory, spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as error:
+            found.problems.append((directory, f"cannot read directory: {error.strerror or error}"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_excluded(path, settings) or _ignored_by(path, is_dir, ignores):
+                continue
+            if is_dir:
+                visit(path, ignores)
+            elif entry.name.endswith(PYTHON_SUFFIXES):
+                resolved = path.resolve()
+                if resolved not in seen_files:
+                    seen_files.add(resolved)
+                    found.files.append(path)
+
+    visit(root, ignores)
+
+
+def _read_gitignore(path: Path) -> pathspec.PathSpec | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _inherited_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    """.gitignore files in the folders above `root`, up to the repository top (none outside a repo)."""
+    current = Path(os.path.abspath(root))
+    if (current / ".git").exists():
+        return []
+    found = []
+    for parent in current.parents:
+        spec = _read_gitignore(parent / ".gitignore")
+        if spec is not None:
+            found.append((parent, spec))
+        if (parent / ".git").exists():
+            return list(reversed(found))
+    return []
+
+
+def _ignored_by(path: Path, is_dir: bool, ignores: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+    if path.name == ".git":
+        return True
+    absolute = os.path.abspath(path)
+    for base, spec in ignores:
+        relative = os.path.relpath(absolute, os.path.abspath(base))
+        if relative.startswith(".."):
+            continue
+        if spec.match_file(Path(relative).as_posix() + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _gitignored(path: Path, settings: Settings) -> bool:
+    if not settings.respect_gitignore:
+        return False
+    ignores = _inherited_gitignores(path.parent)
+    spec = _read_gitignore(path.parent / ".gitignore")
+    if spec is not None:
+        ignores.append((path.parent, spec))
+    return _ignored_by(path, False, ignores)

@@ -1,0 +1,213 @@
+"""Source text in, findings out: the one pipeline the CLI and the editor share.
+
+parse once -> build the Model -> run every enabled rule over it -> place
+findings -> drop suppressed ones. Fixing (`fix_source`) re-runs this pipeline
+on the fixed text until nothing changes.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterable
+
+import libcst as cst
+
+from errlint.linter.config import Settings
+from errlint.linter.findings import FileResult, Finding, Position
+from errlint.linter.model import Model
+from errlint.linter.rule import Rule
+from errlint.linter.source import SourceError, check_nesting, decode_source
+from errlint.linter.suppressions import is_suppressed, parse_suppressions
+from errlint.rules import all_rules
+
+SYNTAX_ERROR = "ERR900"
+UNUSED_SUPPRESSION = "ERR901"
+
+# Files that mention none of these cannot contain HTTP error handling, so they
+# are not parsed at all (the parse is most of the cost of linting a file).
+_RELEVANT = re.compile(
+    rb"requests|httpx|aiohttp|urllib|urlopen|tenacity|backoff|stamina|retrying|Retry|"
+    rb"openai|anthropic|stripe|boto|api_core|status_code|errlint|http|client|session",
+    re.I,
+)
+
+
+def might_need_linting(data: bytes | str) -> bool:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return _RELEVANT.search(raw) is not None
+
+
+def select_rules(settings: Settings, path: str | Path | None = None) -> list[type[Rule]]:
+    """The rules that apply to `path` under `settings` (select, ignore, per-file-ignores)."""
+    rules = all_rules()
+
+    def matches(rule: type[Rule], selectors: Iterable[str]) -> bool:
+        return any(selector == "ALL" or rule.code.startswith(selector) for selector in selectors)
+
+    if settings.select is None:
+        chosen = [rule for rule in rules if rule.default_enabled]
+    else:
+        chosen = [rule for rule in rules if matches(rule, settings.select)]
+    chosen += [rule for rule in rules if matches(rule, settings.extend_select) and rule not in chosen]
+    ignored = set(settings.ignore)
+    if path is not None and settings.per_file_ignores:
+        relative = _relative(Path(path), settings.root)
+        for pattern, codes in settings.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(Path(relative).name, pattern):
+                ignored.update(codes)
+    return [rule for rule in chosen if not matches(rule, ignored)]
+
+
+def explicitly_selected(settings: Settings, code: str) -> bool:
+    return any(code.startswith(s) for s in (*(settings.select or ()), *settings.extend_select) if s != "ALL")
+
+
+def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rule]] | None = None) -> FileResult:
+    """Lint one file's text. Never raises for bad input: problems become ERR900 or `error`."""
+    rules = select_rules(settings, path) if rules is None else rules
+    try:
+        check_nesting(source)
+    except SourceError as error:
+        return FileResult(path, error=str(error))
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        return FileResult(path, _syntax_error(error, source, path, rules))
+    except RecursionError:
+        return FileResult(path, error="skipped: nested too deeply to parse")
+    try:
+        model = Model(module, path, settings)
+    except RecursionError:
+        return FileResult(path, error="skipped: nested too deeply to analyse")
+    findings: list[tuple[Finding, range]] = []
+    for rule in rules:
+        try:
+            for report in rule(model).check():
+                start, end = model.range_of(report.node)
+                finding = Finding(rule.code, report.message, path, start, end, report.fix)
+                findings.append((finding, _statement_lines(model, report.node, finding)))
+        except RecursionError:
+            return FileResult(path, error="skipped: nested too deeply to analyse")
+        except Exception as error:  # noqa: BLE001 - a rule bug must not stop the run
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            return FileResult(
+                path,
+                error=(
+                    f"internal error in {rule.code} ({type(error).__name__}: {error} "
+                    f"at {Path(where.filename).name}:{where.lineno}); please report it"
+                ),
+            )
+    kept = _apply_suppressions(findings, source, path, model, settings, rules)
+    return FileResult(path, tuple(sorted(set(kept), key=lambda f: f.sort_key)))
+
+
+def lint_bytes(data: bytes, path: str, settings: Settings, rules: list[type[Rule]] | None = None) -> FileResult:
+    try:
+        text = decode_source(data)
+    except SourceError as error:
+        return FileResult(path, error=str(error))
+    return lint_source(text.text, path, settings, rules)
+
+
+def _syntax_error(
+    error: cst.ParserSyntaxError, source: str, path: str, rules: list[type[Rule]]
+) -> tuple[Finding, ...]:
+    """ERR900 at the position CPython gives (its messages are clearer), else libcst's."""
+    if not any(rule.code == SYNTAX_ERROR for rule in rules):
+        return ()
+    message = " ".join(error.message.split())
+    position = Position(error.raw_line, max(0, error.raw_column))
+    try:
+        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python_error:
+        if python_error.lineno:
+            message = python_error.msg
+            position = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return (Finding(SYNTAX_ERROR, f"SyntaxError: {message}", path, position, position),)
+
+
+def _apply_suppressions(
+    findings: list[tuple[Finding, range]],
+    source: str,
+    path: str,
+    model: Model,
+    settings: Settings,
+    rules: list[type[Rule]],
+) -> list[Finding]:
+    suppressions = parse_suppressions(source)
+    if not suppressions:
+        return [finding for finding, _ in findings]
+    comment_texts = {comment.value for comment in model.comments}
+    lines = source.splitlines()
+    # A `# noqa` inside a string literal is text, not a comment.
+    suppressions = [
+        s
+        for s in suppressions
+        if any(text in lines[s.line - 1] for text in comment_texts if "errlint" in text.lower() or "noqa" in text.lower())
+    ]
+    kept = [finding for finding, lines in findings if not is_suppressed(suppressions, finding.code, lines)]
+    if any(rule.code == UNUSED_SUPPRESSION for rule in rules):
+        report_unused = explicitly_selected(settings, UNUSED_SUPPRESSION)
+        for suppression in suppressions:
+            start = Position(suppression.line, suppression.column)
+            end = Position(suppression.line, suppression.end_column)
+            if suppression.bare:
+                kept.append(
+                    Finding(
+                        UNUSED_SUPPRESSION,
+                        "`# errlint: ignore` without codes silences nothing; name them: `# errlint: ignore[ERR101]`",
+                        path,
+                        start,
+                        end,
+                    )
+                )
+            elif report_unused and suppression.kind == "errlint":
+                unused = [code for code in suppression.codes if code not in suppression.used]
+                if unused:
+                    kept.append(
+                        Finding(
+                            UNUSED_SUPPRESSION,
+                            f"Unused suppression for {', '.join(f'`{c}`' for c in unused)}",
+                            path,
+                            start,
+                            end,
+                        )
+                    )
+    return kept
+
+
+def _statement_lines(model: Model, node: cst.CSTNode, finding: Finding) -> range:
+    """Lines where a suppression comment silences `finding`.
+
+    The whole simple statement the finding is in (so a comment at the end of
+    a multi-line call counts), or a compound statement's header up to the
+    finding.
+    """
+    statement = model.enclosing_statement(node)
+    first, last = finding.start.line, finding.end.line
+    if statement is not node and isinstance(statement, cst.SimpleStatementLine):
+        start, end = model.range_of(statement)
+        first, last = min(first, start.line), max(last, end.line)
+    elif isinstance(statement, cst.BaseCompoundStatement):
+        first = min(first, model.range_of(statement)[0].line)
+    if isinstance(node, cst.BaseCompoundStatement):
+        last = first  # a whole loop or function: only its first line counts
+    return range(first, last + 1)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def with_path(result: FileResult, path: str) -> FileResult:
+    return replace(result, path=path, findings=tuple(replace(f, path=path) for f in result.findings))

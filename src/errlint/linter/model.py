@@ -1,0 +1,779 @@
+"""The per-file model of HTTP knowledge that every rule reads.
+
+One libcst traversal collects the nodes rules care about and the parent of
+every node; resolution afterwards turns them into facts: which names are HTTP
+clients and responses, which calls send requests (library, method, receiver),
+which exception handlers exist, and (in `scopes.py`) which parts of the code
+retry. Positions are computed lazily, only for files that have findings,
+because libcst's position metadata costs about as much as parsing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from errlint.linter import libraries as lib
+from errlint.linter.findings import Position
+
+if TYPE_CHECKING:
+    from errlint.linter.config import Settings
+
+N = TypeVar("N", bound=cst.CSTNode)
+FunctionNode = cst.FunctionDef
+LoopNode = (cst.For, cst.While)
+
+
+class Unknown:
+    """The value of an expression that cannot be computed statically."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(eq=False)
+class HttpCall:
+    """A call that sends an HTTP request."""
+
+    node: cst.Call
+    library: str
+    method: str | None  # upper-case, None when dynamic
+    receiver: str | None  # dotted name of the client object, None for module functions
+    function: cst.FunctionDef | None  # enclosing function
+
+    def keyword(self, name: str) -> cst.BaseExpression | None:
+        return keyword_value(self.node, name)
+
+    @property
+    def url(self) -> cst.BaseExpression | None:
+        url = self.keyword("url")
+        if url is not None:
+            return url
+        positional = [arg.value for arg in self.node.args if arg.keyword is None and not arg.star]
+        index = 1 if self.method_from_argument else 0
+        return positional[index] if len(positional) > index else None
+
+    @property
+    def method_from_argument(self) -> bool:
+        name = self.node.func.attr.value if isinstance(self.node.func, cst.Attribute) else ""
+        return name in ("request", "stream", "urlopen") and self.library != "urllib.request"
+
+
+@dataclass(eq=False)
+class Client:
+    """A name bound to an HTTP client object (session, client, pool manager, SDK client)."""
+
+    key: str
+    library: str
+    constructor: cst.Call
+    self_retrying: bool = False
+
+
+@dataclass(eq=False)
+class Handler:
+    """One `except` clause with the canonical names of what it catches."""
+
+    node: cst.ExceptHandler
+    try_node: cst.Try
+    types: tuple[str, ...]  # ("*",) for a bare except
+    type_nodes: tuple[cst.BaseExpression, ...]
+    name: str | None
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    node: cst.FunctionDef
+    qualified: str  # "Class.method" or "func"
+    class_node: cst.ClassDef | None
+    decorators: tuple[tuple[str, cst.Decorator], ...]  # (canonical name, node)
+    calls: list[cst.Call] = field(default_factory=list)
+
+
+class _Collector(cst.CSTVisitor):
+    """Records parents and the node kinds rules ask about, in one traversal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[cst.CSTNode] = []
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.imports: dict[str, str] = {}
+        self.calls: list[cst.Call] = []
+        self.comparisons: list[cst.Comparison] = []
+        self.functions: list[cst.FunctionDef] = []
+        self.classes: list[cst.ClassDef] = []
+        self.loops: list[cst.For | cst.While] = []
+        self.tries: list[cst.Try] = []
+        self.ifs: list[cst.If] = []
+        self.assigns: list[cst.Assign | cst.AnnAssign] = []
+        self.with_items: list[cst.WithItem] = []
+        self.subscripts: list[cst.Subscript] = []
+        self.attributes: list[cst.Attribute] = []
+        self.comments: list[cst.Comment] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.parents[node] = self.stack[-1]
+        self.stack.append(node)
+        kind = type(node)
+        if kind is cst.Call:
+            self.calls.append(node)
+        elif kind is cst.Attribute:
+            self.attributes.append(node)
+        elif kind is cst.Comparison:
+            self.comparisons.append(node)
+        elif kind is cst.Subscript:
+            self.subscripts.append(node)
+        elif kind is cst.Assign or kind is cst.AnnAssign:
+            self.assigns.append(node)
+        elif kind is cst.If:
+            self.ifs.append(node)
+        elif kind is cst.FunctionDef:
+            self.functions.append(node)
+        elif kind is cst.ClassDef:
+            self.classes.append(node)
+        elif kind is cst.For or kind is cst.While:
+            self.loops.append(node)
+        elif kind is cst.Try:
+            self.tries.append(node)
+        elif kind is cst.WithItem:
+            self.with_items.append(node)
+        elif kind is cst.Comment:
+            self.comments.append(node)
+        elif kind is cst.Import:
+            for alias in node.names:
+                dotted = dotted_name(alias.name)
+                if alias.asname is not None:
+                    self.imports[dotted_name(alias.asname.name)] = dotted
+                else:
+                    top = dotted.split(".")[0]
+                    self.imports[top] = top
+        elif kind is cst.ImportFrom and node.module is not None and not node.relative:
+            module = dotted_name(node.module)
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    imported = dotted_name(alias.name)
+                    local = dotted_name(alias.asname.name) if alias.asname else imported
+                    self.imports[local] = f"{module}.{imported}"
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+class Model:
+    """Everything rules know about one file. Build with `Model.build`."""
+
+    def __init__(self, module: cst.Module, path: str, settings: "Settings") -> None:
+        self.module = module
+        self.path = path
+        self.settings = settings
+        collector = _Collector()
+        module.visit(collector)
+        self.parents = collector.parents
+        self.imports = collector.imports
+        self.calls = collector.calls
+        self.comparisons = collector.comparisons
+        self.loops = collector.loops
+        self.tries = collector.tries
+        self.ifs = collector.ifs
+        self.assigns = collector.assigns
+        self.with_items = collector.with_items
+        self.subscripts = collector.subscripts
+        self.attributes = collector.attributes
+        self.comments = collector.comments
+        self.classes = collector.classes
+        self.functions: dict[cst.FunctionDef, FunctionInfo] = {
+            node: self._function_info(node) for node in collector.functions
+        }
+        for call in self.calls:
+            function = self.enclosing_function(call)
+            if function is not None:
+                self.functions[function].calls.append(call)
+        self._assignments = self._index_assignments()
+        self.clients: dict[str, Client] = {}
+        self._find_clients()
+        self.http_calls: list[HttpCall] = [
+            http for http in map(self._as_http_call, self.calls) if http is not None
+        ]
+        self._http_by_node = {http.node: http for http in self.http_calls}
+        self.responses: dict[tuple[cst.CSTNode | None, str], HttpCall] = {}
+        self._find_responses()
+        self.handlers: list[Handler] = [
+            self._handler(try_node, handler)
+            for try_node in self.tries
+            for handler in try_node.handlers
+        ]
+        self.retry_configs: list[cst.Call] = [
+            call
+            for call in self.calls
+            if self.callee(call) == lib.URLLIB3_RETRY or self.callee(call) in lib.AIOHTTP_RETRY_OPTIONS
+        ]
+        self._positions: dict[cst.CSTNode, CodeRange] | None = None
+        from errlint.linter.scopes import find_retry_scopes  # needs a built model
+
+        self.retry_scopes = find_retry_scopes(self)
+
+    # --- names ---------------------------------------------------------------
+
+    def qualname(self, expr: cst.BaseExpression | None) -> str | None:
+        """The canonical dotted name an expression refers to, through imports."""
+        dotted = dotted_name(expr) if expr is not None else None
+        if not dotted:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head not in self.imports:
+            return None
+        resolved = self.imports[head] + ("." + rest if rest else "")
+        return lib.canonical(resolved)
+
+    def callee(self, call: cst.Call) -> str | None:
+        return self.qualname(call.func)
+
+    def imports_any(self, modules: Iterable[str]) -> bool:
+        wanted = tuple(modules)
+        return any(
+            lib.canonical(target).split(".")[0] in wanted or lib.canonical(target) in wanted
+            for target in self.imports.values()
+        )
+
+    @functools.cached_property
+    def http_libraries_imported(self) -> frozenset[str]:
+        found = set()
+        for target in self.imports.values():
+            name = lib.canonical(target)
+            for library in lib.HTTP_LIBRARIES:
+                if name == library or name.startswith(library + "."):
+                    found.add(library)
+        return frozenset(found)
+
+    # --- tree navigation -----------------------------------------------------
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def enclosing(self, node: cst.CSTNode, kinds: type[N] | tuple[type, ...]) -> N | None:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, kinds):
+                return ancestor  # type: ignore[return-value]
+        return None
+
+    def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        return self.enclosing(node, cst.FunctionDef)
+
+    def enclosing_statement(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The simple statement line or compound statement a node belongs to."""
+        current: cst.CSTNode = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return ancestor
+            current = ancestor
+        return current
+
+    def is_within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        return node is container or any(a is container for a in self.ancestors(node))
+
+    def same_function(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+        """`node` lies in `container` without crossing into a nested function or lambda."""
+        if node is container:
+            return True
+        for ancestor in self.ancestors(node):
+            if ancestor is container:
+                return True
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+        return False
+
+    def nodes_in(self, container: cst.CSTNode, candidates: Iterable[N]) -> list[N]:
+        return [node for node in candidates if self.same_function(node, container)]
+
+    # --- positions -----------------------------------------------------------
+
+    def range_of(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)  # type: ignore[assignment]
+        code_range = self._positions[node]
+        return (
+            Position(code_range.start.line, code_range.start.column),
+            Position(code_range.end.line, code_range.end.column),
+        )
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    # --- values --------------------------------------------------------------
+
+    def _index_assignments(self) -> dict[tuple[cst.CSTNode | None, str], list[cst.BaseExpression]]:
+        index: dict[tuple[cst.CSTNode | None, str], list[cst.BaseExpression]] = {}
+        for assign in self.assigns:
+            value = assign.value
+            if value is None:
+                continue
+            targets = (
+                [target.target for target in assign.targets]
+                if isinstance(assign, cst.Assign)
+                else [assign.target]
+            )
+            for target in targets:
+                key = dotted_name(target)
+                if key:
+                    index.setdefault((self.binding_scope(assign, key), key), []).append(value)
+        for item in self.with_items:
+            if item.asname is not None:
+                key = dotted_name(item.asname.name)
+                if key:
+                    index.setdefault((self.binding_scope(item, key), key), []).append(item.item)
+        return index
+
+    def binding_scope(self, node: cst.CSTNode, key: str) -> cst.CSTNode | None:
+        """Where a name binds: the class for `self.x`, the function for locals, None for globals."""
+        if key.startswith(("self.", "cls.")):
+            return self.enclosing(node, cst.ClassDef)
+        return self.enclosing_function(node)
+
+    def assigned_values(self, expr: cst.BaseExpression, at: cst.CSTNode | None = None) -> list[cst.BaseExpression]:
+        """Expressions assigned to the name `expr`, searched from the innermost scope out."""
+        key = dotted_name(expr)
+        if not key:
+            return []
+        anchor = at if at is not None else expr
+        if key.startswith(("self.", "cls.")):
+            return self._assignments.get((self.enclosing(anchor, cst.ClassDef), key), [])
+        scope: cst.CSTNode | None = self.enclosing_function(anchor)
+        while True:
+            values = self._assignments.get((scope, key))
+            if values:
+                return values
+            if scope is None:
+                return []
+            scope = self.enclosing_function(scope)
+
+    def resolve(self, expr: cst.BaseExpression, at: cst.CSTNode | None = None, depth: int = 0) -> cst.BaseExpression:
+        """Follow a name to the single value bound to it (or a same-module function's return)."""
+        if depth > 4:
+            return expr
+        expr = strip_await(expr)
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            values = self.assigned_values(expr, at)
+            if len(values) == 1 and values[0] is not expr:
+                return self.resolve(values[0], values[0], depth + 1)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+            function = self.function_named(expr.func.value)
+            if function is not None:
+                returned = [
+                    ret.value
+                    for ret in self._returns(function.node)
+                    if ret.value is not None
+                ]
+                if len(returned) == 1:
+                    return self.resolve(returned[0], returned[0], depth + 1)
+        return expr
+
+    def _returns(self, function: cst.FunctionDef) -> list[cst.Return]:
+        found: list[cst.Return] = []
+
+        class Returns(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+                return node is function
+
+            def visit_Return(self, node: cst.Return) -> None:
+                found.append(node)
+
+        function.visit(Returns())
+        return found
+
+    def const_value(self, expr: cst.BaseExpression | None, depth: int = 0) -> object:
+        """Evaluate literals, containers, `range()`, HTTPStatus members and module constants."""
+        if expr is None or depth > 6:
+            return UNKNOWN
+        if isinstance(expr, cst.Integer):
+            return int(expr.value.replace("_", ""), 0)
+        if isinstance(expr, cst.SimpleString):
+            try:
+                return expr.evaluated_value
+            except Exception:  # noqa: BLE001 - byte strings with odd escapes
+                return UNKNOWN
+        if isinstance(expr, cst.ConcatenatedString):
+            value = expr.evaluated_value
+            return value if value is not None else UNKNOWN
+        if isinstance(expr, cst.Name):
+            if expr.value in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[expr.value]
+        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+            inner = self.const_value(expr.expression, depth + 1)
+            return -inner if isinstance(inner, int) else UNKNOWN
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            items: list[object] = []
+            for element in expr.elements:
+                value = self.const_value(element.value, depth + 1)
+                if isinstance(element, cst.StarredElement):
+                    if isinstance(value, (list, tuple, set, frozenset, range)):
+                        items.extend(value)
+                        continue
+                    return UNKNOWN
+                items.append(value)
+            return frozenset(items) if isinstance(expr, cst.Set) else tuple(items)
+        if isinstance(expr, cst.Call):
+            name = self.callee(expr) or (expr.func.value if isinstance(expr.func, cst.Name) else None)
+            args = [self.const_value(arg.value, depth + 1) for arg in expr.args]
+            if name == "range" and 1 <= len(args) <= 3 and all(isinstance(a, int) for a in args):
+                return range(*args)  # type: ignore[arg-type]
+            if name in ("set", "frozenset", "tuple", "list") and len(args) == 1:
+                value = args[0]
+                if isinstance(value, (list, tuple, set, frozenset, range)):
+                    return frozenset(value) if "set" in name else tuple(value)
+            return UNKNOWN
+        if isinstance(expr, cst.BinaryOperation):
+            left = self.const_value(expr.left, depth + 1)
+            right = self.const_value(expr.right, depth + 1)
+            if isinstance(left, (set, frozenset, range, tuple)) and isinstance(right, (set, frozenset, range, tuple)):
+                if isinstance(expr.operator, cst.BitOr):
+                    return frozenset(left) | frozenset(right)
+                if isinstance(expr.operator, cst.Add) and not isinstance(left, (set, frozenset)):
+                    return tuple(left) + tuple(right)
+                if isinstance(expr.operator, cst.Subtract):
+                    return frozenset(left) - frozenset(right)
+            if isinstance(left, int) and isinstance(right, int):
+                if isinstance(expr.operator, cst.Add):
+                    return left + right
+                if isinstance(expr.operator, cst.Multiply):
+                    return left * right
+                if isinstance(expr.operator, cst.Power) and right < 64:
+                    return left**right
+            return UNKNOWN
+        name = self.qualname(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+        if name:
+            status = _http_status_value(name)
+            if status is not None:
+                return status
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            resolved = self.resolve(expr)
+            if resolved is not expr:
+                return self.const_value(resolved, depth + 1)
+        return UNKNOWN
+
+    def int_set(self, expr: cst.BaseExpression | None) -> frozenset[int] | None:
+        value = self.const_value(expr)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return frozenset({value})
+        if isinstance(value, (tuple, list, set, frozenset, range)) and all(
+            isinstance(item, int) for item in value
+        ):
+            return frozenset(value)
+        return None
+
+    # --- functions -----------------------------------------------------------
+
+    def _function_info(self, node: cst.FunctionDef) -> FunctionInfo:
+        class_node = self.parents.get(self.parents.get(node)) if self.parents.get(node) else None
+        owner = class_node if isinstance(class_node, cst.ClassDef) else None
+        qualified = f"{owner.name.value}.{node.name.value}" if owner else node.name.value
+        decorators = []
+        for decorator in node.decorators:
+            target = decorator.decorator
+            target = target.func if isinstance(target, cst.Call) else target
+            decorators.append((self.qualname(target) or dotted_name(target) or "", decorator))
+        return FunctionInfo(node, qualified, owner, tuple(decorators))
+
+    def function_named(self, name: str, near: cst.CSTNode | None = None) -> FunctionInfo | None:
+        """A same-module function by bare name, preferring methods of `near`'s class."""
+        matches = [info for info in self.functions.values() if info.node.name.value == name]
+        if near is not None:
+            owner = self.enclosing(near, cst.ClassDef)
+            same_class = [info for info in matches if info.class_node is owner]
+            if same_class:
+                return same_class[0]
+        return matches[0] if len(matches) == 1 else None
+
+    def called_function(self, call: cst.Call) -> FunctionInfo | None:
+        """The same-module function or method (`self.m()`) a call invokes, if any."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return self.function_named(func.value)
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls", "super")
+        ):
+            return self.function_named(func.attr.value, near=call)
+        return None
+
+    def http_calls_in(self, container: cst.CSTNode, depth: int = 3) -> list[HttpCall]:
+        """HTTP calls inside `container`, following same-module calls a few levels deep."""
+        found: list[HttpCall] = []
+        seen: set[cst.CSTNode] = set()
+        self._collect_http(container, depth, found, seen)
+        return found
+
+    def _collect_http(self, container: cst.CSTNode, depth: int, found: list[HttpCall], seen: set) -> None:
+        if container in seen:
+            return
+        seen.add(container)
+        calls = (
+            self.functions[container].calls
+            if isinstance(container, cst.FunctionDef) and container in self.functions
+            else self._calls_within(container)
+        )
+        for call in calls:
+            if not self.same_function(call, container):
+                continue
+            http = self._http_by_node.get(call)
+            if http is not None:
+                found.append(http)
+            elif depth > 0:
+                target = self.called_function(call)
+                if target is not None:
+                    self._collect_http(target.node, depth - 1, found, seen)
+
+    def _calls_within(self, container: cst.CSTNode) -> list[cst.Call]:
+        function = self.enclosing_function(container)
+        pool = self.functions[function].calls if function is not None else self.calls
+        return [call for call in pool if self.is_within(call, container)]
+
+    def http_call(self, node: cst.CSTNode) -> HttpCall | None:
+        return self._http_by_node.get(strip_await(node))  # type: ignore[arg-type]
+
+    # --- clients, requests and responses ------------------------------------
+
+    def _client_library(self, value: cst.BaseExpression) -> tuple[str, cst.Call, bool] | None:
+        value = strip_await(value)
+        if not isinstance(value, cst.Call):
+            return None
+        name = self.callee(value)
+        if name is None:
+            return None
+        if name in lib.CLIENT_CLASSES:
+            return lib.CLIENT_CLASSES[name], value, False
+        if name in lib.SELF_RETRYING_CLIENTS:
+            return lib.SELF_RETRYING_CLIENTS[name], value, True
+        if name.endswith(".client") and name.startswith("boto3"):
+            return "boto3", value, True
+        return None
+
+    def _find_clients(self) -> None:
+        for (scope, key), values in self._assignments.items():
+            for value in values:
+                found = self._client_library(value)
+                if found is not None:
+                    library, constructor, self_retrying = found
+                    self.clients[key] = Client(key, library, constructor, self_retrying)
+        # Parameters annotated with a client class: `def f(session: requests.Session)`.
+        for info in self.functions.values():
+            params = info.node.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                if param.annotation is None:
+                    continue
+                name = self.qualname(param.annotation.annotation)
+                if name in lib.CLIENT_CLASSES:
+                    key = param.name.value
+                    self.clients.setdefault(
+                        key,
+                        Client(key, lib.CLIENT_CLASSES[name], cst.Call(func=cst.Name(name.split(".")[-1]))),
+                    )
+
+    def client_for(self, receiver: cst.BaseExpression) -> Client | None:
+        receiver = strip_await(receiver)
+        key = dotted_name(receiver)
+        if key and key in self.clients:
+            return self.clients[key]
+        found = self._client_library(receiver)
+        if found is not None:
+            library, constructor, self_retrying = found
+            return Client(self.code(receiver), library, constructor, self_retrying)
+        return None
+
+    def _as_http_call(self, call: cst.Call) -> HttpCall | None:
+        func = call.func
+        name = self.callee(call)
+        function = self.enclosing_function(call)
+        if name in lib.MODULE_REQUEST_FUNCTIONS:
+            library = name.rsplit(".", 1)[0]
+            method = lib.MODULE_REQUEST_FUNCTIONS[name]
+            if method is None and library != "urllib.request":
+                method = self._method_argument(call)
+            elif library == "urllib.request":
+                method = self._urllib_method(call)
+            return HttpCall(call, library, method, None, function)
+        if not isinstance(func, cst.Attribute):
+            return None
+        verb = func.attr.value
+        if verb not in lib.HTTP_VERBS and verb not in lib.CLIENT_REQUEST_METHODS:
+            return None
+        client = self.client_for(func.value)
+        library: str | None = None
+        if client is not None and not client.self_retrying:
+            library = client.library
+        elif client is None and self._looks_like_http_client(func.value):
+            imported = sorted(self.http_libraries_imported)
+            library = imported[0] if len(imported) == 1 else "unknown"
+        if library is None:
+            return None
+        if verb in lib.HTTP_VERBS:
+            method: str | None = verb.upper()
+        elif verb == "send":
+            method = None
+        else:
+            method = self._method_argument(call)
+        return HttpCall(call, library, method, dotted_name(strip_await(func.value)), function)
+
+    def _looks_like_http_client(self, receiver: cst.BaseExpression) -> bool:
+        """An untyped receiver named like a session or client, in a module that imports an HTTP library."""
+        if not self.http_libraries_imported:
+            return False
+        name = dotted_name(receiver)
+        if not name:
+            return False
+        last = name.rsplit(".", 1)[-1].lower()
+        return any(word in last for word in ("session", "client", "http")) and "api" not in last
+
+    def _method_argument(self, call: cst.Call) -> str | None:
+        method = keyword_value(call, "method")
+        if method is None:
+            positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+            method = positional[0] if positional else None
+        value = self.const_value(method) if method is not None else UNKNOWN
+        return value.upper() if isinstance(value, str) else None
+
+    def _urllib_method(self, call: cst.Call) -> str | None:
+        positional = [arg.value for arg in call.args if arg.keyword is None]
+        if not positional:
+            return None
+        request = self.resolve(positional[0])
+        if isinstance(request, cst.Call) and self.callee(request) == "urllib.request.Request":
+            method = keyword_value(request, "method")
+            if method is not None:
+                value = self.const_value(method)
+                return value.upper() if isinstance(value, str) else None
+            return "POST" if keyword_value(request, "data") is not None else "GET"
+        if len(positional) > 1 or keyword_value(call, "data") is not None:
+            return "POST"
+        return "GET"
+
+    def _find_responses(self) -> None:
+        for (scope, key), values in self._assignments.items():
+            for value in values:
+                http = self._http_by_node.get(strip_await(value))  # type: ignore[arg-type]
+                if http is not None:
+                    self.responses[(scope, key)] = http
+
+    def response_call(self, expr: cst.BaseExpression) -> HttpCall | None:
+        """The HTTP call whose response `expr` is (a bound name or the call itself)."""
+        expr = strip_await(expr)
+        direct = self._http_by_node.get(expr)  # type: ignore[arg-type]
+        if direct is not None:
+            return direct
+        key = dotted_name(expr)
+        if not key:
+            return None
+        scope: cst.CSTNode | None = self.binding_scope(expr, key)
+        while True:
+            found = self.responses.get((scope, key))
+            if found is not None:
+                return found
+            if scope is None or key.startswith("self."):
+                return None
+            scope = self.enclosing_function(scope)
+
+    # --- exception handlers --------------------------------------------------
+
+    def _handler(self, try_node: cst.Try, handler: cst.ExceptHandler) -> Handler:
+        if handler.type is None:
+            return Handler(handler, try_node, ("*",), (), None)
+        nodes = (
+            tuple(element.value for element in handler.type.elements)
+            if isinstance(handler.type, cst.Tuple)
+            else (handler.type,)
+        )
+        types = []
+        for node in nodes:
+            name = self.qualname(node) or dotted_name(node) or "?"
+            types.append(lib.canonical(name))
+        name = handler.name.name.value if handler.name and isinstance(handler.name.name, cst.Name) else None
+        return Handler(handler, try_node, tuple(types), nodes, name)
+
+    def handlers_around(self, node: cst.CSTNode) -> list[Handler]:
+        """Handlers of every `try` whose body contains `node` (innermost first)."""
+        result = []
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                break
+            if isinstance(ancestor, cst.Try):
+                result.extend(h for h in self.handlers if h.try_node is ancestor)
+        # `ancestors` reaches the Try through its body, but also through a
+        # handler or finally block; only the body counts.
+        return [h for h in result if self.is_within(node, h.try_node.body)]
+
+
+# --- syntax helpers ----------------------------------------------------------
+
+
+def dotted_name(node: cst.CSTNode | None) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def strip_await(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.Await):
+        node = node.expression
+    return node
+
+
+def keyword_value(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
+    return [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def string_value(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+_HTTP_STATUS_NAMES: dict[str, int] | None = None
+
+
+def _http_status_value(qualified: str) -> int | None:
+    """`http.HTTPStatus.NOT_FOUND`, `requests.codes.not_found` and friends."""
+    global _HTTP_STATUS_NAMES
+    if _HTTP_STATUS_NAMES is None:
+        import http
+
+        _HTTP_STATUS_NAMES = {status.name.lower(): status.value for status in http.HTTPStatus}
+        _HTTP_STATUS_NAMES["too_many"] = 429
+        _HTTP_STATUS_NAMES["ok"] = 200
+    for prefix in ("http.HTTPStatus.", "requests.codes.", "httpx.codes.", "aiohttp.web.HTTPStatus."):
+        if qualified.startswith(prefix):
+            return _HTTP_STATUS_NAMES.get(qualified[len(prefix) :].lower())
+    return None
+

@@ -1,0 +1,281 @@
+"""Rendering results for people and machines: full, concise, json, sarif, github.
+
+Every format shows the same findings in the same (sorted) order. Files that
+could not be linted are reported too: as `error:` lines in text formats, as
+`errors` in JSON, and as tool execution notifications in SARIF.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Callable, Iterable, Sequence
+
+from errlint import __version__
+from errlint.linter.findings import Applicability, FileResult, Finding
+from errlint.rules import all_rules, rules_by_code
+
+FORMATS = ("full", "concise", "json", "sarif", "github")
+INFORMATION_URI = "https://github.com/errlint/errlint"
+
+ReadLines = Callable[[str], Sequence[str]]
+
+
+def _findings(results: Iterable[FileResult]) -> list[Finding]:
+    return sorted((f for result in results for f in result.findings), key=lambda f: f.sort_key)
+
+
+def _errors(results: Iterable[FileResult]) -> list[FileResult]:
+    return [result for result in results if result.error]
+
+
+def render(format_name: str, results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True) -> str:
+    renderer = {
+        "full": lambda: render_full(results, read_lines, show_fixes),
+        "concise": lambda: render_concise(results),
+        "json": lambda: render_json(results),
+        "sarif": lambda: render_sarif(results),
+        "github": lambda: render_github(results),
+    }[format_name]
+    return renderer()
+
+
+def render_concise(results: list[FileResult]) -> str:
+    lines = [f"{f.path}:{f.start.line}:{f.start.column + 1}: {f.code} {f.message}" for f in _findings(results)]
+    lines += [f"{r.path}: error: {r.error}" for r in _errors(results)]
+    return "".join(line + "\n" for line in lines)
+
+
+def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True) -> str:
+    blocks = []
+    for finding in _findings(results):
+        lines = read_lines(finding.path)
+        block = [f"{finding.path}:{finding.start.line}:{finding.start.column + 1}: {finding.code} {finding.message}"]
+        if 0 < finding.start.line <= len(lines):
+            text = lines[finding.start.line - 1].rstrip("\r\n")
+            number = str(finding.start.line)
+            gutter = " " * len(number)
+            start = finding.start.column
+            end = finding.end.column if finding.end.line == finding.start.line else len(text)
+            width = max(1, min(end, len(text)) - start)
+            block += [
+                f"{gutter} |",
+                f"{number} | {text.expandtabs(1)}",
+                f"{gutter} | {' ' * start}{'^' * width}",
+            ]
+        if show_fixes and finding.fix is not None:
+            label = {
+                Applicability.SAFE: "fix",
+                Applicability.UNSAFE: "unsafe fix",
+                Applicability.DISPLAY: "suggestion",
+            }[finding.fix.applicability]
+            block.append(f"  = {label}: {finding.fix.title}")
+            if finding.fix.applicability is Applicability.DISPLAY and finding.fix.edits:
+                for edit in finding.fix.edits:
+                    if edit.content.strip():
+                        block.append(f"      {edit.content.strip()}")
+        blocks.append("\n".join(block))
+    for result in _errors(results):
+        blocks.append(f"{result.path}: error: {result.error}")
+    return "".join(block + "\n\n" for block in blocks)
+
+
+def finding_as_dict(finding: Finding) -> dict:
+    rule = rules_by_code().get(finding.code)
+    fix = None
+    if finding.fix is not None:
+        fix = {
+            "title": finding.fix.title,
+            "applicability": finding.fix.applicability.value,
+            "edits": [
+                {
+                    "content": edit.content,
+                    "location": {"row": edit.start.line, "column": edit.start.column + 1},
+                    "end_location": {"row": edit.end.line, "column": edit.end.column + 1},
+                }
+                for edit in finding.fix.edits
+            ],
+        }
+    return {
+        "code": finding.code,
+        "name": rule.name if rule else None,
+        "message": finding.message,
+        "filename": finding.path,
+        "location": {"row": finding.start.line, "column": finding.start.column + 1},
+        "end_location": {"row": finding.end.line, "column": finding.end.column + 1},
+        "fix": fix,
+        "url": rule.docs_url() if rule else None,
+    }
+
+
+def render_json(results: list[FileResult]) -> str:
+    payload = {
+        "findings": [finding_as_dict(f) for f in _findings(results)],
+        "errors": [{"filename": r.path, "message": r.error} for r in _errors(results)],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _artifact_uri(path: str) -> str:
+    from pathlib import Path
+    from urllib.parse import quote
+
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate.as_uri()
+    return quote(candidate.as_posix())
+
+
+def render_sarif(results: list[FileResult]) -> str:
+    rules = list(all_rules())
+    index = {rule.code: position for position, rule in enumerate(rules)}
+    sarif_rules = []
+    for rule in rules:
+        docs = rule.docs()
+        sarif_rules.append(
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary()},
+                "fullDescription": {"text": docs},
+                "help": {"text": docs, "markdown": docs},
+                "helpUri": rule.docs_url(),
+                "defaultConfiguration": {"level": "error", "enabled": rule.default_enabled},
+                "properties": {"fixAvailability": rule.fix_availability.value},
+            }
+        )
+    sarif_results = []
+    for finding in _findings(results):
+        entry: dict = {
+            "ruleId": finding.code,
+            "level": "error",
+            "message": {"text": finding.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _artifact_uri(finding.path)},
+                        "region": {
+                            "startLine": finding.start.line,
+                            "startColumn": finding.start.column + 1,
+                            "endLine": finding.end.line,
+                            "endColumn": finding.end.column + 1,
+                        },
+                    }
+                }
+            ],
+        }
+        if finding.code in index:
+            entry["ruleIndex"] = index[finding.code]
+        if finding.fix is not None and finding.fix.edits and finding.fix.applicability is not Applicability.DISPLAY:
+            entry["fixes"] = [
+                {
+                    "description": {"text": finding.fix.title},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": _artifact_uri(finding.path)},
+                            "replacements": [
+                                {
+                                    "deletedRegion": {
+                                        "startLine": edit.start.line,
+                                        "startColumn": edit.start.column + 1,
+                                        "endLine": edit.end.line,
+                                        "endColumn": edit.end.column + 1,
+                                    },
+                                    "insertedContent": {"text": edit.content},
+                                }
+                                for edit in finding.fix.edits
+                            ],
+                        }
+                    ],
+                }
+            ]
+        sarif_results.append(entry)
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": result.error},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(result.path)}}}],
+        }
+        for result in _errors(results)
+    ]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "errlint",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": sarif_rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "invocations": [
+                    {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
+                ],
+                "results": sarif_results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _github_escape(text: str, property_value: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(results: list[FileResult]) -> str:
+    lines = []
+    for f in _findings(results):
+        properties = ",".join(
+            [
+                f"title={_github_escape(f'errlint ({f.code})', True)}",
+                f"file={_github_escape(f.path, True)}",
+                f"line={f.start.line}",
+                f"col={f.start.column + 1}",
+                f"endLine={f.end.line}",
+                f"endColumn={f.end.column + 1}",
+            ]
+        )
+        lines.append(f"::error {properties}::{_github_escape(f'{f.code} {f.message}')}")
+    for r in _errors(results):
+        lines.append(f"::error title=errlint,file={_github_escape(r.path, True)}::{_github_escape(r.error or '')}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_statistics(results: list[FileResult]) -> str:
+    counts = Counter(f.code for f in _findings(results))
+    known = rules_by_code()
+    fixable = Counter(
+        f.code
+        for f in _findings(results)
+        if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY and f.fix.edits
+    )
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    lines = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        name = known[code].name if code in known else ""
+        marker = "[*]" if fixable[code] else "   "
+        lines.append(f"{count:>{width}}  {code}  {marker} {name}")
+    return "".join(line + "\n" for line in lines)
+
+
+def summary_line(findings: int, files_with_errors: int, fixed: int = 0, fixable: int = 0) -> str:
+    parts = []
+    if fixed:
+        parts.append(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}")
+    if findings:
+        parts.append(f"Found {findings} finding{'s' if findings != 1 else ''}" + (" remaining" if fixed else ""))
+    elif not files_with_errors:
+        parts.append("All checks passed" if not fixed else "no findings remaining")
+    if files_with_errors:
+        parts.append(f"{files_with_errors} file{'s' if files_with_errors != 1 else ''} could not be linted")
+    text = "; ".join(parts) + "."
+    if fixable and not fixed:
+        text += f"\n[*] {fixable} fixable with `--fix`."
+    return text

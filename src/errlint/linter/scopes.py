@@ -1,0 +1,646 @@
+"""Finding the parts of a file that send the same request again.
+
+A retry scope is a decorated function (tenacity, backoff, stamina, retrying,
+google-api-core), a `for attempt in Retrying(...)` block, a hand-written loop
+that goes round again after an error or a bad status, a function that calls
+itself from an error branch, or a client with retries built in (a session
+with a mounted urllib3 `Retry`, an aiohttp-retry `RetryClient`).
+
+Each scope lists its *paths*: the ways it goes round again, with the
+exceptions and statuses that take each path. Hand loops are read by walking
+the loop body once per group of statuses (see `_Walker`), so
+`if r.status_code == 200: return r` followed by a sleep is understood as
+"every other status is retried".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+import libcst as cst
+
+from errlint.linter import libraries as lib
+from errlint.linter.model import (
+    Handler,
+    HttpCall,
+    dotted_name,
+    keyword_value,
+    positional_args,
+    strip_await,
+)
+from errlint.linter.status import ALL_STATUSES, status_condition
+
+if TYPE_CHECKING:
+    from errlint.linter.model import Model
+
+# Conditions that bound a loop (counters, deadlines) rather than filter what is retried.
+_BOUND_WORDS = re.compile(
+    r"attempt|retr|tries|try|count|max|limit|deadline|time|elapsed|budget|remaining|left|tries|^[ijkn]$|^n_|_n$",
+    re.I,
+)
+_ATTEMPT_TARGET = re.compile(r"attempt|retr|tries|^try|^_+$|^i$|^n$", re.I)
+_MAX_STATES = 48
+
+
+@dataclass(eq=False)
+class RetryPath:
+    """One way a scope goes round again.
+
+    `statuses` are retried on the status alone; `gated_statuses` only when
+    another condition (a machine code, a flag) also holds. Exception paths
+    list the caught `exceptions`; `status_filtered` says whether the path
+    looked at the status before retrying.
+    """
+
+    statuses: frozenset[int] = frozenset()
+    gated_statuses: frozenset[int] = frozenset()
+    exceptions: tuple[str, ...] = ()
+    decision: cst.CSTNode | None = None
+    handler: Handler | None = None
+    statements: tuple[cst.CSTNode, ...] = ()
+    status_filtered: bool = False
+
+    @property
+    def on_exception(self) -> bool:
+        return bool(self.exceptions)
+
+
+@dataclass(eq=False)
+class RetryScope:
+    kind: str  # decorator | iterator | loop | recursion | mounted | client
+    library: str  # tenacity, backoff, stamina, retrying, google, urllib3, aiohttp_retry or "hand"
+    node: cst.CSTNode  # the function, loop or configuration call
+    config: cst.Call | None  # decorator call, Retrying(...), Retry(...), RetryClient(...)
+    http_calls: list[HttpCall]
+    paths: list[RetryPath] = field(default_factory=list)
+    # Where the configuration appears in the source (the decorator, the `for` header...).
+    anchor: cst.CSTNode | None = None
+
+    @property
+    def body(self) -> cst.CSTNode:
+        return self.node
+
+    @property
+    def retried_statuses(self) -> frozenset[int]:
+        return frozenset().union(*(path.statuses for path in self.paths)) if self.paths else frozenset()
+
+    @property
+    def writes(self) -> list[HttpCall]:
+        return [call for call in self.http_calls if call.method in lib.WRITE_METHODS]
+
+
+def find_retry_scopes(model: "Model") -> list[RetryScope]:
+    scopes: list[RetryScope] = []
+    for info in model.functions.values():
+        for name, decorator in info.decorators:
+            library = lib.RETRY_DECORATORS.get(name)
+            if library is not None:
+                call = decorator.decorator if isinstance(decorator.decorator, cst.Call) else None
+                scopes.append(
+                    RetryScope(
+                        "decorator",
+                        library,
+                        info.node,
+                        call,
+                        model.http_calls_in(info.node),
+                        anchor=decorator,
+                    )
+                )
+    for loop in model.loops:
+        scope = _iterator_scope(model, loop) or _loop_scope(model, loop)
+        if scope is not None:
+            scopes.append(scope)
+    scopes.extend(_recursion_scopes(model))
+    scopes.extend(_client_scopes(model))
+    for scope in scopes:
+        if scope.kind in ("decorator", "iterator") and scope.config is not None:
+            scope.paths = library_paths(model, scope)
+    return scopes
+
+
+# --- library configured scopes ---------------------------------------------
+
+
+def _iterator_scope(model: "Model", loop: cst.For | cst.While) -> RetryScope | None:
+    if not isinstance(loop, cst.For):
+        return None
+    iterator = strip_await(loop.iter)
+    if isinstance(iterator, (cst.Name, cst.Attribute)):
+        iterator = model.resolve(iterator)
+    if not isinstance(iterator, cst.Call):
+        return None
+    library = lib.RETRY_ITERATORS.get(model.callee(iterator) or "")
+    if library is None:
+        return None
+    return RetryScope("iterator", library, loop, iterator, model.http_calls_in(loop.body), anchor=loop.iter)
+
+
+def library_paths(model: "Model", scope: RetryScope) -> list[RetryPath]:
+    """What a retry library's configuration retries on."""
+    call = scope.config
+    assert call is not None
+    name = model.callee(call) or ""
+    if scope.library == "tenacity":
+        retry = keyword_value(call, "retry")
+        if retry is None:
+            return [RetryPath(exceptions=("Exception",), decision=call)]
+        return _tenacity_condition(model, retry)
+    if scope.library == "backoff":
+        positional = positional_args(call)
+        if name.endswith("on_predicate"):
+            predicate = keyword_value(call, "predicate") or (positional[1] if len(positional) > 1 else None)
+            return _predicate_paths(model, predicate, result=True)
+        exceptions = keyword_value(call, "exception") or (positional[1] if len(positional) > 1 else None)
+        path = RetryPath(exceptions=exception_names(model, exceptions), decision=exceptions or call)
+        giveup = keyword_value(call, "giveup")
+        if giveup is not None:
+            path.status_filtered = True
+            gives_up = _predicate_statuses(model, giveup)
+            if gives_up is not None:
+                # A giveup predicate decides per error; what it lets through is
+                # retried only when the error is of the caught type, so gated.
+                path.gated_statuses = ALL_STATUSES - gives_up
+        return [path]
+    if scope.library == "stamina":
+        on = keyword_value(call, "on") or (positional_args(call)[0] if positional_args(call) else None)
+        names = exception_names(model, on)
+        if names == ("?",) and on is not None:
+            return _predicate_paths(model, on, result=False)
+        return [RetryPath(exceptions=names, decision=on or call)]
+    if scope.library == "retrying":
+        paths = []
+        on_exception = keyword_value(call, "retry_on_exception")
+        on_result = keyword_value(call, "retry_on_result")
+        if on_result is not None:
+            paths.extend(_predicate_paths(model, on_result, result=True))
+        if on_exception is not None:
+            paths.extend(_predicate_paths(model, on_exception, result=False))
+        elif on_result is None:
+            paths.append(RetryPath(exceptions=("Exception",), decision=call))
+        return paths
+    if scope.library == "google":
+        predicate = keyword_value(call, "predicate")
+        if predicate is None:
+            return [RetryPath(exceptions=("google.api_core.exceptions.transient",), decision=call, status_filtered=True)]
+        return _predicate_paths(model, predicate, result=False)
+    return []
+
+
+def _tenacity_condition(model: "Model", expr: cst.BaseExpression) -> list[RetryPath]:
+    expr = model.resolve(expr)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+        return _tenacity_condition(model, expr.left) + _tenacity_condition(model, expr.right)
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitAnd):
+        paths = _tenacity_condition(model, expr.left) + _tenacity_condition(model, expr.right)
+        for path in paths:
+            path.gated_statuses = path.gated_statuses | path.statuses
+            path.statuses = frozenset()
+            path.status_filtered = True
+        return paths
+    if not isinstance(expr, cst.Call):
+        return _predicate_paths(model, expr, result=False)
+    name = (model.callee(expr) or "").rsplit(".", 1)[-1]
+    args = positional_args(expr)
+    if name == "retry_if_exception_type":
+        target = args[0] if args else keyword_value(expr, "exception_types")
+        return [RetryPath(exceptions=exception_names(model, target) if target else ("Exception",), decision=expr)]
+    if name in ("retry_if_not_exception_type", "retry_unless_exception_type"):
+        return [RetryPath(exceptions=("Exception",), decision=expr)]
+    if name == "retry_if_exception":
+        return _predicate_paths(model, args[0] if args else keyword_value(expr, "predicate"), result=False)
+    if name in ("retry_if_result", "retry_unless_result"):
+        predicate = args[0] if args else keyword_value(expr, "predicate")
+        paths = _predicate_paths(model, predicate, result=True)
+        if name == "retry_unless_result":
+            for path in paths:
+                path.statuses = ALL_STATUSES - path.statuses - path.gated_statuses
+        return paths
+    if name in ("retry_any",):
+        return [path for arg in args for path in _tenacity_condition(model, arg)]
+    if name in ("retry_all",):
+        paths = [path for arg in args for path in _tenacity_condition(model, arg)]
+        for path in paths:
+            path.gated_statuses, path.statuses = path.gated_statuses | path.statuses, frozenset()
+        return paths
+    return [RetryPath(decision=expr, status_filtered=True)]
+
+
+def _predicate_paths(model: "Model", predicate: cst.BaseExpression | None, result: bool) -> list[RetryPath]:
+    """Paths for a retry predicate (a lambda or same-module function of the error or response)."""
+    if predicate is None:
+        return [RetryPath(decision=None)] if result else [RetryPath(exceptions=("Exception",))]
+    statuses = _predicate_statuses(model, predicate)
+    exceptions = () if result else ("Exception",)
+    if statuses is None:
+        return [RetryPath(exceptions=exceptions, decision=predicate, status_filtered=not result)]
+    condition_node = _predicate_body(model, predicate) or predicate
+    return [RetryPath(statuses=statuses, exceptions=exceptions, decision=condition_node, status_filtered=True)]
+
+
+def _predicate_body(model: "Model", predicate: cst.BaseExpression) -> cst.BaseExpression | None:
+    if isinstance(predicate, cst.Lambda):
+        return predicate.body
+    if isinstance(predicate, cst.Name):
+        function = model.function_named(predicate.value)
+        if function is not None:
+            returns = [
+                node.value
+                for node in _simple_statements(function.node.body)
+                if isinstance(node, cst.Return) and node.value is not None
+            ]
+            if len(returns) == 1:
+                return returns[0]
+    return None
+
+
+def _predicate_statuses(model: "Model", predicate: cst.BaseExpression) -> frozenset[int] | None:
+    body = _predicate_body(model, predicate)
+    if body is None:
+        return None
+    condition = status_condition(model, body)
+    return condition.certain if condition is not None else None
+
+
+def exception_names(model: "Model", expr: cst.BaseExpression | None) -> tuple[str, ...]:
+    if expr is None:
+        return ("Exception",)
+    expr = model.resolve(expr)
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        names: list[str] = []
+        for element in expr.elements:
+            names.extend(exception_names(model, element.value))
+        return tuple(names)
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        return (lib.canonical(model.qualname(expr) or dotted_name(expr) or "?"),)
+    return ("?",)
+
+
+# --- clients with retries built in -------------------------------------------
+
+
+def _client_scopes(model: "Model") -> list[RetryScope]:
+    scopes = []
+    for call in model.calls:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "mount":
+            session = dotted_name(func.value)
+            args = positional_args(call)
+            adapter = keyword_value(call, "adapter") or (args[1] if len(args) > 1 else None)
+            retry = _adapter_retry(model, adapter)
+            if session and retry is not None:
+                calls = [http for http in model.http_calls if http.receiver == session]
+                scopes.append(RetryScope("mounted", "urllib3", call, retry, calls, _mounted_paths(model, retry), anchor=retry))
+        name = model.callee(call)
+        if name == "aiohttp_retry.RetryClient":
+            options = keyword_value(call, "retry_options")
+            options = model.resolve(options) if options is not None else None
+            key = _bound_name(model, call)
+            calls = [http for http in model.http_calls if key and http.receiver == key]
+            config = options if isinstance(options, cst.Call) else call
+            scopes.append(RetryScope("client", "aiohttp_retry", call, config, calls, _aiohttp_retry_paths(model, options), anchor=config))
+    return scopes
+
+
+def _bound_name(model: "Model", call: cst.Call) -> str | None:
+    parent = model.parent(call)
+    if isinstance(parent, cst.Await):
+        parent = model.parent(parent)
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        return dotted_name(parent.targets[0].target)
+    if isinstance(parent, cst.WithItem) and parent.asname is not None:
+        return dotted_name(parent.asname.name)
+    return None
+
+
+def _adapter_retry(model: "Model", adapter: cst.BaseExpression | None) -> cst.Call | None:
+    if adapter is None:
+        return None
+    adapter = model.resolve(adapter)
+    if not isinstance(adapter, cst.Call) or model.callee(adapter) != lib.HTTP_ADAPTER:
+        return None
+    retries = keyword_value(adapter, "max_retries")
+    if retries is None:
+        return None
+    retries = model.resolve(retries)
+    if isinstance(retries, cst.Call) and model.callee(retries) == lib.URLLIB3_RETRY:
+        return retries
+    return None
+
+
+def _mounted_paths(model: "Model", retry: cst.Call) -> list[RetryPath]:
+    forcelist = keyword_value(retry, "status_forcelist")
+    statuses = model.int_set(forcelist) if forcelist is not None else frozenset()
+    paths = [RetryPath(exceptions=("urllib3.exceptions.NewConnectionError",), decision=retry, status_filtered=True)]
+    if statuses:
+        paths.append(RetryPath(statuses=statuses, decision=forcelist))
+    return paths
+
+
+def _aiohttp_retry_paths(model: "Model", options: cst.BaseExpression | None) -> list[RetryPath]:
+    paths = [RetryPath(exceptions=("aiohttp.ClientError",), decision=options, status_filtered=True)]
+    statuses: set[int] = set()
+    if isinstance(options, cst.Call):
+        listed = model.int_set(keyword_value(options, "statuses"))
+        statuses |= listed or set()
+        server_errors = keyword_value(options, "retry_all_server_errors")
+        if server_errors is None or model.const_value(server_errors) is not False:
+            statuses |= set(range(500, 600))
+    else:
+        statuses |= set(range(500, 600))
+    paths.append(RetryPath(statuses=frozenset(statuses), decision=options))
+    return paths
+
+
+# --- hand-written loops --------------------------------------------------------
+
+
+def _loop_scope(model: "Model", loop: cst.For | cst.While) -> RetryScope | None:
+    http_calls = model.http_calls_in(loop.body)
+    if not http_calls:
+        return None
+    if isinstance(loop, cst.For) and not _is_attempt_loop(model, loop, http_calls):
+        return None
+    paths = _Walker(model, loop).retry_paths()
+    if not paths:
+        return None
+    return RetryScope("loop", "hand", loop, None, http_calls, paths, anchor=loop)
+
+
+def _is_attempt_loop(model: "Model", loop: cst.For, http_calls: list[HttpCall]) -> bool:
+    target = dotted_name(loop.target) if isinstance(loop.target, cst.Name) else None
+    iterator = loop.iter
+    counted = isinstance(iterator, cst.Call) and (
+        (isinstance(iterator.func, cst.Name) and iterator.func.value == "range")
+        or (model.callee(iterator) or "") in ("itertools.count", "itertools.repeat")
+    )
+    if not counted and not (target and _ATTEMPT_TARGET.search(target)):
+        return False
+    if target and not _ATTEMPT_TARGET.search(target):
+        # `for page in range(...)` that sends `page` is pagination, not a retry.
+        for http in http_calls:
+            if model.is_within(http.node, loop) and _mentions_name(http.node, target, skip={"timeout"}):
+                return False
+    return True
+
+
+def _mentions_name(call: cst.Call, name: str, skip: set[str]) -> bool:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in skip:
+            continue
+        if any(isinstance(node, cst.Name) and node.value == name for node in _walk(arg.value)):
+            return True
+    return False
+
+
+def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
+
+
+@dataclass
+class _State:
+    certain: frozenset[int]
+    gated: frozenset[int]
+    decision: cst.CSTNode | None
+    statements: tuple[cst.CSTNode, ...]
+    filtered: bool = False
+
+
+class _Walker:
+    """Follows a loop body to see which statuses reach the next iteration."""
+
+    def __init__(self, model: "Model", loop: cst.For | cst.While) -> None:
+        self.model = model
+        self.loop = loop
+        self.target = dotted_name(loop.target) if isinstance(loop, cst.For) else None
+
+    def retry_paths(self) -> list[RetryPath]:
+        paths: list[RetryPath] = []
+        start = _State(ALL_STATUSES, frozenset(), None, ())
+        for state in self._finish(self.walk(self.loop.body.body, [start])):
+            # A path that success takes too is the loop's normal iteration
+            # (pagination, polling), not a retry.
+            if 200 in state.certain or (not state.certain and 200 in state.gated):
+                continue
+            if state.certain or state.gated:
+                paths.append(
+                    RetryPath(state.certain, state.gated, (), state.decision, None, state.statements, True)
+                )
+        for try_node in self.model.nodes_in(self.loop.body, self.model.tries):
+            if not self._inside_this_loop(try_node) or not self.model.http_calls_in(try_node.body):
+                continue
+            for handler in (h for h in self.model.handlers if h.try_node is try_node):
+                start = _State(ALL_STATUSES, frozenset(), None, ())
+                states = self._finish(self.walk(handler.node.body.body, [start]))
+                for state in states:
+                    filtered = state.decision is not None
+                    paths.append(
+                        RetryPath(
+                            state.certain if filtered else frozenset(),
+                            state.gated if filtered else frozenset(),
+                            handler.types,
+                            state.decision or handler.node,
+                            handler,
+                            state.statements,
+                            filtered,
+                        )
+                    )
+        return paths
+
+    def _inside_this_loop(self, node: cst.CSTNode) -> bool:
+        for ancestor in self.model.ancestors(node):
+            if ancestor is self.loop:
+                return True
+            if isinstance(ancestor, (cst.For, cst.While)):
+                return False
+        return False
+
+    def _finish(self, outcomes: list[tuple[str, _State]]) -> list[_State]:
+        """States that reach the next iteration: `continue`, or falling off the end."""
+        again = [state for kind, state in outcomes if kind == "retry"]
+        falling = [state for kind, state in outcomes if kind == "fall"]
+        if isinstance(self.loop, cst.While):
+            condition = status_condition(self.model, self.loop.test)
+            if condition is not None:
+                falling = [
+                    _State(
+                        state.certain & condition.certain,
+                        (state.gated & condition.any) | (state.certain & condition.possible),
+                        self.loop.test,
+                        state.statements,
+                    )
+                    for state in falling
+                ]
+        return [state for state in again + falling if state.certain or state.gated]
+
+    def walk(self, statements, states: list[_State]) -> list[tuple[str, _State]]:
+        """Run `states` through `statements`; return (outcome, state) pairs."""
+        done: list[tuple[str, _State]] = []
+        live = states
+        for statement in statements:
+            if not live:
+                break
+            next_live: list[_State] = []
+            for state in live:
+                for kind, result in self._statement(statement, state):
+                    if kind == "fall":
+                        next_live.append(result)
+                    else:
+                        done.append((kind, result))
+            live = next_live[:_MAX_STATES]
+        done.extend(("fall", state) for state in live)
+        return done
+
+    def _statement(self, statement: cst.CSTNode, state: _State) -> list[tuple[str, _State]]:
+        seen = _State(state.certain, state.gated, state.decision, state.statements + (statement,), state.filtered)
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Return, cst.Raise, cst.Break)):
+                    return [("exit", seen)]
+                if isinstance(small, cst.Continue):
+                    return [("retry", seen)]
+            return [("fall", seen)]
+        if isinstance(statement, cst.If):
+            return self._if(statement, state)
+        if isinstance(statement, cst.Try):
+            outcomes = self.walk(statement.body.body, [seen])
+            if statement.orelse is not None:
+                falling = [s for kind, s in outcomes if kind == "fall"]
+                outcomes = [o for o in outcomes if o[0] != "fall"] + self.walk(statement.orelse.body.body, falling)
+            return outcomes
+        if isinstance(statement, (cst.With,)):
+            return self.walk(statement.body.body, [seen])
+        return [("fall", seen)]
+
+    def _if(self, statement: cst.If, state: _State) -> list[tuple[str, _State]]:
+        condition = status_condition(self.model, statement.test)
+        orelse = statement.orelse
+        else_body = (
+            [orelse]
+            if isinstance(orelse, cst.If)
+            else (orelse.body.body if orelse is not None else [])
+        )
+        if condition is None:
+            if self._is_bound(statement.test):
+                true_state = false_state = state
+            else:
+                true_state = false_state = _State(frozenset(), state.gated | state.certain, state.decision, state.statements)
+            outcomes = self.walk(statement.body.body, [_copy(true_state, statement)])
+            outcomes += self.walk(else_body, [_copy(false_state, statement)]) if else_body else [("fall", false_state)]
+            return outcomes
+        true_state = _State(
+            state.certain & condition.certain,
+            (state.gated & condition.any) | (state.certain & condition.possible),
+            statement,
+            state.statements + (statement,),
+        )
+        false_state = _State(
+            state.certain - condition.any,
+            (state.gated - condition.certain) | (state.certain & condition.possible),
+            statement,
+            state.statements + (statement,),
+        )
+        outcomes = self.walk(statement.body.body, [true_state])
+        outcomes += self.walk(else_body, [false_state]) if else_body else [("fall", false_state)]
+        return [(kind, s) for kind, s in outcomes if s.certain or s.gated]
+
+    def _is_bound(self, test: cst.BaseExpression) -> bool:
+        names = [node for node in _walk(test) if isinstance(node, cst.Name)]
+        if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in _walk(test)):
+            return False
+        return any(
+            (self.target and name.value == self.target) or _BOUND_WORDS.search(name.value) for name in names
+        )
+
+
+def _copy(state: _State, statement: cst.CSTNode) -> _State:
+    return _State(state.certain, state.gated, state.decision, state.statements + (statement,))
+
+
+# --- recursion -------------------------------------------------------------------
+
+
+def _recursion_scopes(model: "Model") -> list[RetryScope]:
+    scopes = []
+    for info in model.functions.values():
+        for call in info.calls:
+            target = model.called_function(call)
+            if target is None or target.node is not info.node:
+                continue
+            handler = next(
+                (h for h in model.handlers if model.same_function(call, h.node) and model.same_function(h.node, info.node)),
+                None,
+            )
+            branch = next(
+                (
+                    node
+                    for node in model.ancestors(call)
+                    if isinstance(node, cst.If) and status_condition(model, node.test) is not None
+                ),
+                None,
+            )
+            if handler is None and branch is None:
+                continue
+            http_calls = model.http_calls_in(info.node)
+            if not http_calls:
+                continue
+            if branch is not None:
+                condition = status_condition(model, branch.test)
+                assert condition is not None
+                path = RetryPath(condition.certain, condition.possible, (), branch, None, (branch,), True)
+            else:
+                assert handler is not None
+                path = RetryPath(exceptions=handler.types, decision=handler.node, handler=handler)
+            scopes.append(RetryScope("recursion", "hand", info.node, None, http_calls, [path], anchor=call))
+            break
+    return scopes
+
+
+def _simple_statements(body: cst.BaseSuite) -> list[cst.BaseSmallStatement]:
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    result: list[cst.BaseSmallStatement] = []
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            result.extend(statement.body)
+    return result
+
+
+# --- questions rules ask about a path -------------------------------------------
+
+_CREDENTIAL_REFRESH = re.compile(
+    r"refresh|re_?auth|re_?login|login|log_in|authenticate|renew|(new|get|fetch|obtain|rotate)_?(access_?)?token|token",
+    re.I,
+)
+
+
+def path_calls(model: "Model", path: RetryPath) -> list[cst.Call]:
+    """Calls made on a path before it goes round again (its branch bodies, handler body)."""
+    if isinstance(path.decision, cst.If):
+        # Only what runs once the status is known, not the request itself.
+        index = path.statements.index(path.decision) if path.decision in path.statements else -1
+        containers: list[cst.CSTNode] = list(path.statements[index + 1 :])
+    else:
+        containers = list(path.statements)
+    if path.handler is not None:
+        containers.append(path.handler.node)
+    found: list[cst.Call] = []
+    for container in containers:
+        for node in _walk(container):
+            if isinstance(node, cst.Call) and node not in found:
+                found.append(node)
+    return found
+
+
+def refreshes_credentials(model: "Model", path: RetryPath) -> bool:
+    """Does the path refresh or re-create credentials before retrying?"""
+    for call in path_calls(model, path):
+        name = dotted_name(call.func) or ""
+        if _CREDENTIAL_REFRESH.search(name.rsplit(".", 1)[-1]):
+            return True
+    return False
