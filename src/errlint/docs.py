@@ -42,3 +42,36 @@ def render_rules_markdown() -> str:
             f"\n### {rule.code} {rule.name}\n\n*Fix: {rule.fix_availability.value}; {default}.*\n\n{docs}\n"
         )
     return "".join(parts)
+
+
+TABLE_START = "<!-- rules-table:start -->"
+TABLE_END = "<!-- rules-table:end -->"
+
+
+def readme_with_table(readme: str) -> str:
+    start = readme.index(TABLE_START) + len(TABLE_START)
+    end = readme.index(TABLE_END)
+    return readme[:start] + "\n" + fix_safety_table() + readme[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m errlint.docs --write` regenerates README's table and docs/rules.md; `--check` verifies them."""
+    import sys
+    from pathlib import Path
+
+    args = sys.argv[1:] if argv is None else argv
+    root = Path(args[args.index("--root") + 1]) if "--root" in args else Path.cwd()
+    readme_path, rules_path = root / "README.md", root / "docs" / "rules.md"
+    wanted = {readme_path: readme_with_table(readme_path.read_text(encoding="utf-8")), rules_path: render_rules_markdown()}
+    stale = [path for path, text in wanted.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+    if "--write" in args:
+        for path in stale:
+            path.write_text(wanted[path], encoding="utf-8")
+        return 0
+    for path in stale:
+        print(f"{path} is out of date: run `python -m errlint.docs --write`", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,6 +7,7 @@ the CLI can print one line and exit 2, and the editor can show it.
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -207,16 +208,25 @@ def check_selector(code: str, known: Iterable[str], where: str) -> None:
     raise ConfigError(f"{where}: unknown rule code `{code}`")
 
 
-def is_excluded(path: Path, settings: Settings) -> bool:
-    """Does an exclude pattern match the path or any of its parent folders?"""
+def is_excluded(path: Path, settings: Settings, walk_root: Path | None = None) -> bool:
+    """Does an exclude pattern match the path or one of its parent folders?
+
+    Folder-name patterns (`build`, `*.egg-info`) only look below `walk_root`,
+    so `errlint examples/` lints a folder that the config excludes from `errlint .`.
+    """
     patterns = (*settings.exclude, *settings.extend_exclude)
+    absolute = Path(os.path.abspath(path))
     try:
-        relative = path.resolve().relative_to(settings.root)
-        parts = relative.parts
-        text = relative.as_posix()
+        text = absolute.relative_to(settings.root).as_posix()
     except ValueError:
-        parts = path.parts
-        text = path.as_posix()
+        text = absolute.as_posix()
+    if walk_root is not None:
+        try:
+            parts = absolute.relative_to(os.path.abspath(walk_root)).parts
+        except ValueError:
+            parts = absolute.parts
+    else:
+        parts = Path(text).parts
     for pattern in patterns:
         cleaned = pattern.rstrip("/")
         if "/" in cleaned:

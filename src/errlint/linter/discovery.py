@@ -74,7 +74,7 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
                 is_dir = entry.is_dir()
             except OSError:
                 continue
-            if is_excluded(path, settings) or _ignored_by(path, is_dir, ignores):
+            if is_excluded(path, settings, walk_root=root) or _ignored_by(path, is_dir, ignores):
                 continue
             if is_dir:
                 visit(path, ignores)

@@ -10,6 +10,7 @@ because libcst's position metadata costs about as much as parsing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
@@ -22,6 +23,7 @@ from errlint.linter.findings import Position
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings
+    from errlint.linter.profiles import Profile
 
 N = TypeVar("N", bound=cst.CSTNode)
 FunctionNode = cst.FunctionDef
@@ -96,13 +98,52 @@ class FunctionInfo:
     calls: list[cst.Call] = field(default_factory=list)
 
 
-class _Collector(cst.CSTVisitor):
-    """Records parents and the node kinds rules ask about, in one traversal."""
+# Child fields in source order. libcst declares most node fields in source
+# order already; these are moved so that a definition's decorators come
+# before its body and an `except` clause's type before its block.
+_FIRST_FIELDS = ("leading_lines", "decorators", "header")
+_LAST_FIELDS = ("body", "handlers", "orelse", "finalbody", "footer", "trailing_whitespace")
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        declared = [f.name for f in dataclasses.fields(kind)]
+        if kind is cst.IfExp:
+            names = ("body", "test", "orelse")
+        else:
+            first = [name for name in _FIRST_FIELDS if name in declared]
+            last = [name for name in _LAST_FIELDS if name in declared]
+            names = tuple(first + [n for n in declared if n not in first and n not in last] + last)
+        _CHILD_FIELDS[kind] = names
+    return names
+
+
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """A node's children in source order, without libcst's copying `children` property."""
+    found: list[cst.CSTNode] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
+
+
+class _Collector:
+    """Records parents, children and the node kinds rules ask about, in one walk.
+
+    libcst's own `visit` rebuilds every node it passes (it is written for
+    transformers), which costs more than parsing; walking the dataclass
+    fields directly costs a third of that.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[cst.CSTNode] = []
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.children: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+        self.order: dict[cst.CSTNode, int] = {}
         self.imports: dict[str, str] = {}
         self.calls: list[cst.Call] = []
         self.comparisons: list[cst.Comparison] = []
@@ -116,37 +157,50 @@ class _Collector(cst.CSTVisitor):
         self.subscripts: list[cst.Subscript] = []
         self.attributes: list[cst.Attribute] = []
         self.comments: list[cst.Comment] = []
+        self.returns: list[cst.Return] = []
+        self.lambdas: list[cst.Lambda] = []
+        self.strings: list[cst.SimpleString] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.stack:
-            self.parents[node] = self.stack[-1]
-        self.stack.append(node)
-        kind = type(node)
-        if kind is cst.Call:
-            self.calls.append(node)
-        elif kind is cst.Attribute:
-            self.attributes.append(node)
-        elif kind is cst.Comparison:
-            self.comparisons.append(node)
-        elif kind is cst.Subscript:
-            self.subscripts.append(node)
-        elif kind is cst.Assign or kind is cst.AnnAssign:
-            self.assigns.append(node)
-        elif kind is cst.If:
-            self.ifs.append(node)
-        elif kind is cst.FunctionDef:
-            self.functions.append(node)
-        elif kind is cst.ClassDef:
-            self.classes.append(node)
-        elif kind is cst.For or kind is cst.While:
-            self.loops.append(node)
-        elif kind is cst.Try:
-            self.tries.append(node)
-        elif kind is cst.WithItem:
-            self.with_items.append(node)
-        elif kind is cst.Comment:
-            self.comments.append(node)
-        elif kind is cst.Import:
+    def walk(self, root: cst.CSTNode) -> None:
+        buckets = {
+            cst.Call: self.calls,
+            cst.Attribute: self.attributes,
+            cst.Comparison: self.comparisons,
+            cst.Subscript: self.subscripts,
+            cst.Assign: self.assigns,
+            cst.AnnAssign: self.assigns,
+            cst.If: self.ifs,
+            cst.FunctionDef: self.functions,
+            cst.ClassDef: self.classes,
+            cst.For: self.loops,
+            cst.While: self.loops,
+            cst.Try: self.tries,
+            cst.WithItem: self.with_items,
+            cst.Comment: self.comments,
+            cst.Return: self.returns,
+            cst.Lambda: self.lambdas,
+            cst.SimpleString: self.strings,
+        }
+        parents, children, order = self.parents, self.children, self.order
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            order[node] = len(order)
+            kind = type(node)
+            bucket = buckets.get(kind)
+            if bucket is not None:
+                bucket.append(node)
+            elif kind is cst.Import or kind is cst.ImportFrom:
+                self._record_import(node)
+            below = child_nodes(node)
+            if below:
+                children[node] = below
+                for child in below:
+                    parents[child] = node
+                stack.extend(reversed(below))
+
+    def _record_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
             for alias in node.names:
                 dotted = dotted_name(alias.name)
                 if alias.asname is not None:
@@ -154,17 +208,12 @@ class _Collector(cst.CSTVisitor):
                 else:
                     top = dotted.split(".")[0]
                     self.imports[top] = top
-        elif kind is cst.ImportFrom and node.module is not None and not node.relative:
+        elif node.module is not None and not node.relative and not isinstance(node.names, cst.ImportStar):
             module = dotted_name(node.module)
-            if not isinstance(node.names, cst.ImportStar):
-                for alias in node.names:
-                    imported = dotted_name(alias.name)
-                    local = dotted_name(alias.asname.name) if alias.asname else imported
-                    self.imports[local] = f"{module}.{imported}"
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
+            for alias in node.names:
+                imported = dotted_name(alias.name)
+                local = dotted_name(alias.asname.name) if alias.asname else imported
+                self.imports[local] = f"{module}.{imported}"
 
 
 class Model:
@@ -175,8 +224,13 @@ class Model:
         self.path = path
         self.settings = settings
         collector = _Collector()
-        module.visit(collector)
+        collector.walk(module)
         self.parents = collector.parents
+        self._children = collector.children
+        self._order = collector.order
+        self.returns = collector.returns
+        self.lambdas = collector.lambdas
+        self.strings = collector.strings
         self.imports = collector.imports
         self.calls = collector.calls
         self.comparisons = collector.comparisons
@@ -257,6 +311,29 @@ class Model:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
+
+    def children(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """Direct children in source order (use instead of libcst's slow `node.children`)."""
+        return self._children.get(node, [])
+
+    def walk(self, node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.CSTNode]:
+        """`node` and every node below it, in source order (use instead of `node.visit(...)`)."""
+        stack = [node]
+        children = self._children
+        while stack:
+            current = stack.pop()
+            yield current
+            if not into_functions and current is not node and isinstance(
+                current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+            ):
+                continue
+            below = children.get(current)
+            if below:
+                stack.extend(reversed(below))
+
+    def before(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+        """Does `first` start before `second` in the source?"""
+        return self._order.get(first, -1) < self._order.get(second, -1)
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = self.parents.get(node)
@@ -383,17 +460,7 @@ class Model:
         return expr
 
     def _returns(self, function: cst.FunctionDef) -> list[cst.Return]:
-        found: list[cst.Return] = []
-
-        class Returns(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is function
-
-            def visit_Return(self, node: cst.Return) -> None:
-                found.append(node)
-
-        function.visit(Returns())
-        return found
+        return [ret for ret in self.returns if self.same_function(ret, function)]
 
     def const_value(self, expr: cst.BaseExpression | None, depth: int = 0) -> object:
         """Evaluate literals, containers, `range()`, HTTPStatus members and module constants."""
@@ -546,6 +613,41 @@ class Model:
     def http_call(self, node: cst.CSTNode) -> HttpCall | None:
         return self._http_by_node.get(strip_await(node))  # type: ignore[arg-type]
 
+    def calls_in(self, container: cst.CSTNode, depth: int = 3) -> list[cst.Call]:
+        """Every call inside `container`, following same-module calls a few levels deep."""
+        found: list[cst.Call] = []
+        self._collect_calls(container, depth, found, set())
+        return found
+
+    def _collect_calls(self, container: cst.CSTNode, depth: int, found: list[cst.Call], seen: set) -> None:
+        if container in seen:
+            return
+        seen.add(container)
+        calls = (
+            self.functions[container].calls
+            if isinstance(container, cst.FunctionDef) and container in self.functions
+            else self._calls_within(container)
+        )
+        for call in calls:
+            if not self.same_function(call, container):
+                continue
+            found.append(call)
+            if depth > 0:
+                target = self.called_function(call)
+                if target is not None:
+                    self._collect_calls(target.node, depth - 1, found, seen)
+
+    def local_name(self, canonical_name: str) -> str | None:
+        """How this module spells a canonical dotted name through its imports (`rq.Timeout`), if it can."""
+        best: tuple[int, str] | None = None
+        for local, target in self.imports.items():
+            target = lib.canonical(target)
+            if canonical_name == target:
+                return local
+            if canonical_name.startswith(target + ".") and (best is None or len(target) > best[0]):
+                best = (len(target), local + canonical_name[len(target) :])
+        return best[1] if best else None
+
     # --- clients, requests and responses ------------------------------------
 
     def _client_library(self, value: cst.BaseExpression) -> tuple[str, cst.Call, bool] | None:
@@ -594,6 +696,43 @@ class Model:
             library, constructor, self_retrying = found
             return Client(self.code(receiver), library, constructor, self_retrying)
         return None
+
+    def self_retrying_client(self, call: cst.Call) -> Client | None:
+        """The SDK client with retries built in that `call` goes through.
+
+        `client.chat.completions.create(...)`, `self.s3.put_object(...)`,
+        `openai.chat.completions.create(...)` (openai's module client). Such
+        calls are not `HttpCall`s. The module client's constructor is not in
+        the tree (check `constructor in model.parents` before editing it).
+        """
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value in ("close", "with_options", "copy"):
+            return None
+        node: cst.BaseExpression = func.value
+        while True:
+            node = strip_await(node)
+            client = self.client_for(node) if isinstance(node, (cst.Name, cst.Attribute, cst.Call)) else None
+            if client is not None:
+                return client if client.self_retrying else None
+            if isinstance(node, cst.Attribute):
+                node = node.value
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                node = node.func.value
+            else:
+                break
+        parts = (self.callee(call) or "").split(".")
+        if len(parts) >= 3 and parts[0] == "openai" and parts[1] in lib.OPENAI_MODULE_RESOURCES:
+            return Client("openai", "openai", cst.Call(func=cst.Name("OpenAI")), True)
+        return None
+
+    def self_retrying_calls_in(self, container: cst.CSTNode, depth: int = 3) -> list[tuple[cst.Call, Client]]:
+        """Calls on SDK clients with built-in retries inside `container` (following same-module calls)."""
+        found = []
+        for call in self.calls_in(container, depth):
+            client = self.self_retrying_client(call)
+            if client is not None:
+                found.append((call, client))
+        return found
 
     def _as_http_call(self, call: cst.Call) -> HttpCall | None:
         func = call.func
@@ -715,6 +854,34 @@ class Model:
         # `ancestors` reaches the Try through its body, but also through a
         # handler or finally block; only the body counts.
         return [h for h in result if self.is_within(node, h.try_node.body)]
+
+    # --- API profiles (see profiles.py and docs/profiles.md) -----------------
+
+    def profile_for(self, call: "HttpCall | cst.Call | Client") -> "Profile | None":
+        """The API profile (built-in or configured) a call or client belongs to, or None.
+
+        HTTP calls match by URL host (literal, f-string prefix, module constant,
+        the client's `base_url=`) or client class, else the profile without
+        `hosts`/`clients` if one is on; SDK calls (`client.chat.completions.create`)
+        and clients match by class.
+        """
+        from errlint.linter.profiles import profile_for_call, profile_for_client
+
+        if isinstance(call, Client):
+            return profile_for_client(self, call)
+        return profile_for_call(self, call)
+
+    def profile_for_exception(self, name: str) -> "Profile | None":
+        """The profile of the SDK that raises exception `name` (canonical: `openai.RateLimitError`)."""
+        from errlint.linter.profiles import profile_for_exception
+
+        return profile_for_exception(self, name)
+
+    def profiles_for_calls(self, calls: Iterable[HttpCall]) -> "tuple[Profile | None, ...]":
+        """The distinct profiles of `calls` (None for calls no profile covers)."""
+        from errlint.linter.profiles import profiles_for_calls
+
+        return profiles_for_calls(self, calls)
 
 
 # --- syntax helpers ----------------------------------------------------------

@@ -70,10 +70,13 @@ def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bo
                 Applicability.DISPLAY: "suggestion",
             }[finding.fix.applicability]
             block.append(f"  = {label}: {finding.fix.title}")
-            if finding.fix.applicability is Applicability.DISPLAY and finding.fix.edits:
+            if finding.fix.applicability is Applicability.DISPLAY:
+                # One-line suggestions are shown in full; longer ones live in
+                # the JSON output and the editor's code action.
                 for edit in finding.fix.edits:
-                    if edit.content.strip():
-                        block.append(f"      {edit.content.strip()}")
+                    content = edit.content.strip()
+                    if content and "\n" not in content and len(content) <= 100:
+                        block.append(f"      {content}")
         blocks.append("\n".join(block))
     for result in _errors(results):
         blocks.append(f"{result.path}: error: {result.error}")

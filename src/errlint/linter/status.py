@@ -234,3 +234,59 @@ def _apply(operator: cst.BaseCompOp, left: object, right: object) -> bool | None
         return None
     return None
 
+
+
+def status_condition_past_guards(model: "Model", expr: cst.BaseExpression) -> StatusCondition | None:
+    """`status_condition` with type guards taken as true.
+
+    In `isinstance(e, httpx.HTTPStatusError) and e.response.status_code >= 500`
+    the guard only makes the status readable, so 500-599 are *certain*, not
+    "only when something else holds". Guards: `isinstance(...)`,
+    `hasattr(...)`, `x is not None`.
+    """
+    evaluator = _PastGuards(model)
+    if not evaluator.mentions_status(expr):
+        return None
+    certain, possible = set(), set()
+    for status in ALL_STATUSES:
+        value = evaluator.truth(expr, status)
+        if value is True:
+            certain.add(status)
+        elif value is None:
+            possible.add(status)
+    return StatusCondition(frozenset(certain), frozenset(possible))
+
+
+class _PastGuards(_Evaluator):
+    def truth(self, expr: cst.BaseExpression, status: int) -> bool | None:
+        if _is_type_guard(expr) or self._is_budget(expr):
+            return True
+        return super().truth(expr, status)
+
+    def _is_budget(self, expr: cst.BaseExpression) -> bool:
+        """A retry budget test (`retries`, `attempt < max_attempts`) that never looks at the status."""
+        if isinstance(expr, cst.Name):
+            return bool(_BUDGET.search(expr.value))
+        if isinstance(expr, cst.Comparison):
+            operands = [expr.left, *(target.comparator for target in expr.comparisons)]
+            if any(self.status_operand(operand) for operand in operands):
+                return False
+            names = [dotted_name(operand) for operand in operands]
+            return any(name and _BUDGET.search(name.rsplit(".", 1)[-1]) for name in names)
+        return False
+
+
+_BUDGET = re.compile(r"attempt|retr|tries|remaining|budget|deadline", re.I)
+
+
+def _is_type_guard(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+        return expr.func.value in ("isinstance", "hasattr")
+    if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+        target = expr.comparisons[0]
+        return (
+            isinstance(target.operator, cst.IsNot)
+            and isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+        )
+    return False

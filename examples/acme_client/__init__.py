@@ -1,0 +1,1 @@
+"""A client for the (fictional) ACME payments and extraction API."""

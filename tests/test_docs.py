@@ -1,0 +1,28 @@
+"""Generated documentation must match the rules it is generated from."""
+
+from pathlib import Path
+
+from errlint.docs import main as docs_main
+from errlint.rules import all_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_table_and_rule_reference_are_up_to_date(capsys):
+    status = docs_main(["--check", "--root", str(ROOT)])
+    assert status == 0, capsys.readouterr().err
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    block = lines[lines.index("```sh") + 1 : lines.index("```")]
+    assert block == [
+        "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/errlint examples/",
+        "bash .ci/run",
+    ]
+    assert "python -m pytest" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_rule_cites_where_it_comes_from():
+    for rule in all_rules():
+        assert rule.sections().get("References"), f"{rule.code} has no References section"
