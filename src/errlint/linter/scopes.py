@@ -644,3 +644,337 @@ def refreshes_credentials(model: "Model", path: RetryPath) -> bool:
         if _CREDENTIAL_REFRESH.search(name.rsplit(".", 1)[-1]):
             return True
     return False
+
+
+def handler_retry_loop(model: "Model", handler: Handler) -> cst.For | cst.While | None:
+    """The attempt loop an `except` clause always sends round again, if any.
+
+    The clause's body never leaves (no `return`, `raise` or `break`), the
+    `try` sends a request (HTTP or SDK client call) and the loop counts
+    attempts (`for attempt in range(n)`, `while ...`), not items. Covers loops
+    around SDK calls, which are not `HttpCall`s and so have no `RetryScope`.
+    """
+    if any(isinstance(node, (cst.Return, cst.Raise, cst.Break)) for node in _walk(handler.node.body)):
+        return None
+    loop = model.enclosing(handler.try_node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda))
+    if not isinstance(loop, (cst.For, cst.While)) or not model.same_function(handler.try_node, loop):
+        return None
+    http_calls = model.http_calls_in(handler.try_node.body)
+    sdk_calls = [call for call, _ in model.self_retrying_calls_in(handler.try_node.body)]
+    if not http_calls and not sdk_calls:
+        return None
+    if isinstance(loop, cst.For):
+        target = dotted_name(loop.target) if isinstance(loop.target, cst.Name) else None
+        counted = isinstance(loop.iter, cst.Call) and (
+            (isinstance(loop.iter.func, cst.Name) and loop.iter.func.value == "range")
+            or (model.callee(loop.iter) or "") in ("itertools.count", "itertools.repeat")
+        )
+        if not counted and not (target and _ATTEMPT_TARGET.search(target)):
+            return None
+        if target and not _ATTEMPT_TARGET.search(target):
+            calls = [http.node for http in http_calls] + sdk_calls
+            if any(_mentions_name(call, target, skip={"timeout"}) for call in calls):
+                return None
+    return loop
+
+
+# --- waits and server hints on a retry path ---------------------------------------
+
+_HINT_CALL = re.compile(r"retry_?after|rate_?limit_?reset", re.I)
+# Calls that transform a wait without deciding it.
+_NEUTRAL_WAIT_CALLS = frozenset(
+    {"int", "float", "round", "abs", "max", "min", "math.ceil", "math.floor", "timedelta", "datetime.timedelta"}
+)
+_RANDOM_WORDS = re.compile(r"random|jitter|uniform", re.I)
+_CAP_WORDS = re.compile(r"^min$|cap|clamp|clip|bound", re.I)
+
+
+def retry_hint_names(settings) -> frozenset[str]:
+    """Header and body-field names (lower-case) through which a server says when to retry.
+
+    The built-in `libraries.RETRY_HINT_HEADERS` and `RETRY_HINT_FIELDS`, plus
+    the `retry-after-headers` and `retry-after-fields` of the API profiles in
+    effect: the one place rules ask, so new names need no rule change.
+    """
+    from errlint.linter.profiles import active_profiles
+
+    names = {*lib.RETRY_HINT_HEADERS, *lib.RETRY_HINT_FIELDS}
+    for profile in active_profiles(settings).values():
+        names.update(profile.retry_after_header_names, profile.retry_after_field_names)
+    return frozenset(names)
+
+
+def reads_retry_hint(model: "Model", *nodes: cst.CSTNode | None) -> bool:
+    """Does code in `nodes` read a server retry hint (`Retry-After`, `X-RateLimit-Reset`, a body `retry_after`)?
+
+    Follows same-module functions called from, or passed by name in, the
+    nodes (a `wait=wait_from_headers` callback, a `self._delay(resp)` helper),
+    and calls whose own name says they read one (`parse_retry_after(r)`).
+    """
+    return _mentions(model, nodes, retry_hint_names(model.settings), _HINT_CALL)
+
+
+def consults_server_retry_decision(model: "Model", *nodes: cst.CSTNode | None) -> bool:
+    """Does code in `nodes` read a header in which the server says whether to retry (`x-should-retry`)?"""
+    return _mentions(model, nodes, frozenset(lib.SERVER_RETRY_DECISION_HEADERS), None)
+
+
+def _mentions(
+    model: "Model",
+    nodes: Iterable[cst.CSTNode | None],
+    names: frozenset[str],
+    call_pattern: re.Pattern[str] | None,
+    depth: int = 2,
+) -> bool:
+    stack = [(node, depth) for node in nodes if node is not None]
+    seen: set[cst.CSTNode] = set()
+    while stack:
+        container, level = stack.pop()
+        if container in seen:
+            continue
+        seen.add(container)
+        for node in _walk(container):
+            if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+                if _string_in(node, names):
+                    return True
+            elif isinstance(node, cst.Attribute):
+                if node.attr.value.lower() in names:
+                    return True
+            elif isinstance(node, cst.Name):
+                # A module constant holding the header name: `r.headers[RETRY_AFTER]`.
+                value = model.resolve(node)
+                if value is not node and isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                    if _string_in(value, names):
+                        return True
+                elif level > 0 and not isinstance(model.parent(node), cst.Call):
+                    function = model.function_named(node.value)
+                    if function is not None:
+                        stack.append((function.node, level - 1))
+            elif isinstance(node, cst.Call):
+                name = (dotted_name(node.func) or "").rsplit(".", 1)[-1]
+                if call_pattern is not None and call_pattern.search(name):
+                    return True
+                if level > 0:
+                    target = model.called_function(node)
+                    if target is not None:
+                        stack.append((target.node, level - 1))
+    return False
+
+
+def _string_in(node: cst.SimpleString | cst.ConcatenatedString, names: frozenset[str]) -> bool:
+    try:
+        value = node.evaluated_value
+    except Exception:  # noqa: BLE001 - odd byte-string escapes
+        return False
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return isinstance(value, str) and value.strip().lower() in names
+
+
+def is_sleep(model: "Model", call: cst.Call) -> bool:
+    return model.callee(call) in lib.SLEEP_FUNCTIONS
+
+
+def path_sleeps(model: "Model", scope: RetryScope, path: RetryPath) -> list[cst.Call]:
+    """Sleep calls that run on a hand-written path (loop or recursion) before it goes round again.
+
+    A sleep placed after a `try` whose body returns counts for the handler's
+    paths: only failures reach it. A sleep that success reaches too (a poll
+    interval) is not on a retry path.
+    """
+    containers: list[cst.CSTNode]
+    if scope.kind == "recursion":
+        containers = [path.decision.body] if isinstance(path.decision, (cst.If, cst.ExceptHandler)) else []
+    elif scope.kind == "loop":
+        statements = path.statements
+        if path.decision is not None and path.decision in statements:
+            statements = statements[statements.index(path.decision) + 1 :]
+        containers = [s for s in statements if isinstance(s, cst.SimpleStatementLine)]
+    else:
+        return []
+    found = [
+        node
+        for container in containers
+        for node in _walk(container)
+        if isinstance(node, cst.Call) and is_sleep(model, node)
+    ]
+    if not found and scope.kind == "loop" and path.handler is not None:
+        found = _sleeps_after_try(model, scope.node, path.handler)
+    return found
+
+
+def _sleeps_after_try(model: "Model", loop: cst.CSTNode, handler: Handler) -> list[cst.Call]:
+    try_node = handler.try_node
+    block = model.parent(try_node)
+    if not isinstance(block, cst.IndentedBlock) or model.parent(block) is not loop:
+        return []
+    success = try_node.orelse.body.body if try_node.orelse is not None else try_node.body.body
+    if not success or not _ends_with(success[-1], (cst.Return, cst.Break)):
+        return []
+    if handler.node.body.body and _ends_with(handler.node.body.body[-1], (cst.Continue, cst.Return, cst.Raise, cst.Break)):
+        return []
+    index = list(block.body).index(try_node)
+    return [
+        node
+        for statement in block.body[index + 1 :]
+        if isinstance(statement, cst.SimpleStatementLine)
+        for node in _walk(statement)
+        if isinstance(node, cst.Call) and is_sleep(model, node)
+    ]
+
+
+def _ends_with(statement: cst.CSTNode, kinds: tuple[type, ...]) -> bool:
+    if isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock) and statement.body.body:
+        return _ends_with(statement.body.body[-1], kinds)
+    return isinstance(statement, cst.SimpleStatementLine) and any(isinstance(s, kinds) for s in statement.body)
+
+
+@dataclass(frozen=True)
+class WaitShape:
+    """What a wait (a sleep's argument) is made of.
+
+    `kind`: `constant` (a number, `seconds` set), `exponential` (grows by a
+    power or by doubling), `variable` (other arithmetic on counters and
+    parameters), `hint` (reads a server hint such as `Retry-After`) or
+    `opaque` (calls code errlint cannot see).
+    """
+
+    kind: str
+    seconds: float | None = None
+    random: bool = False
+    capped: bool = False
+
+
+def wait_shape(model: "Model", expr: cst.BaseExpression) -> WaitShape:
+    expr = strip_await(expr)
+    seconds = _number(model, expr)
+    if seconds is not None:
+        return WaitShape("constant", seconds)
+    flags: set[str] = set()
+    _wait_parts(model, expr, flags, set(), 0)
+    if "hint" in flags:
+        return WaitShape("hint")
+    random, capped = "random" in flags, "cap" in flags
+    if "opaque" in flags:
+        return WaitShape("opaque", random=random, capped=capped)
+    return WaitShape("exponential" if "power" in flags else "variable", random=random, capped=capped)
+
+
+def _number(model: "Model", expr: cst.BaseExpression, depth: int = 0) -> float | None:
+    if depth > 4:
+        return None
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        inner = _number(model, expr.expression, depth + 1)
+        return -inner if inner is not None else None
+    if isinstance(expr, cst.BinaryOperation):
+        left, right = _number(model, expr.left, depth + 1), _number(model, expr.right, depth + 1)
+        if left is None or right is None:
+            return None
+        operations = {cst.Add: float.__add__, cst.Subtract: float.__sub__, cst.Multiply: float.__mul__}
+        for kind, apply in operations.items():
+            if isinstance(expr.operator, kind):
+                return apply(left, right)
+        if isinstance(expr.operator, cst.Divide) and right:
+            return left / right
+        return None
+    if isinstance(expr, (cst.Name, cst.Attribute)) and not _grows(model, expr):
+        value = model.resolve(expr)
+        if value is not expr and not isinstance(value, (cst.Name, cst.Attribute)):
+            return _number(model, value, depth + 1)
+    return None
+
+
+def _grows(model: "Model", expr: cst.Name | cst.Attribute) -> bool:
+    """Is the name multiplied in place (`delay *= 2`, `delay = delay * 2`) in its scope?"""
+    key = dotted_name(expr)
+    if not key:
+        return False
+    scope = model.binding_scope(expr, key) or model.module
+    for node in _walk(scope):
+        if isinstance(node, cst.AugAssign) and dotted_name(node.target) == key:
+            if isinstance(node.operator, (cst.MultiplyAssign, cst.PowerAssign, cst.LeftShiftAssign)):
+                return True
+    for value in model.assigned_values(expr):
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Power, cst.LeftShift)):
+            if any(dotted_name(node) == key for node in _walk(value)):
+                return True
+    return False
+
+
+def _wait_parts(model: "Model", expr: cst.CSTNode, flags: set[str], seen: set, depth: int) -> None:
+    if expr in seen or depth > 3:
+        return
+    seen.add(expr)
+    names = retry_hint_names(model.settings)
+    for node in _walk(expr):
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)) and _string_in(node, names):
+            flags.add("hint")
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Power, cst.LeftShift)):
+            if _number(model, node.right) is None:
+                flags.add("power")
+        elif isinstance(node, cst.Call):
+            _wait_call(model, node, flags, seen, depth)
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            parent = model.parent(node)
+            if isinstance(parent, cst.Call) and parent.func is node:
+                continue
+            if isinstance(parent, cst.Attribute) and parent.value is node:
+                continue
+            if isinstance(node, cst.Attribute) and node.attr.value.lower() in names:
+                flags.add("hint")
+                continue
+            if _grows(model, node):
+                flags.add("power")
+            for value in model.assigned_values(node):
+                if value is not node:
+                    _wait_parts(model, value, flags, seen, depth + 1)
+
+
+def _wait_call(model: "Model", call: cst.Call, flags: set[str], seen: set, depth: int) -> None:
+    name = model.callee(call) or dotted_name(call.func) or ""
+    last = name.rsplit(".", 1)[-1]
+    if name.startswith(lib.RANDOM_MODULES) or _RANDOM_WORDS.search(last):
+        flags.add("random")
+    elif _HINT_CALL.search(last):
+        flags.add("hint")
+    elif name in ("pow", "math.pow"):
+        args = positional_args(call)
+        if len(args) > 1 and _number(model, args[1]) is None:
+            flags.add("power")
+    elif name in _NEUTRAL_WAIT_CALLS:
+        if _CAP_WORDS.search(last):
+            flags.add("cap")
+    else:
+        target = model.called_function(call)
+        if target is None:
+            flags.add("opaque")
+            return
+        if reads_retry_hint(model, target.node):
+            flags.add("hint")
+        for statement in _walk(target.node):
+            if isinstance(statement, cst.Return) and statement.value is not None:
+                _wait_parts(model, statement.value, flags, seen, depth + 1)
+
+
+def goes_round_on_success(model: "Model", scope: RetryScope) -> bool:
+    """Does a successful (2xx) response also reach the next iteration of a hand loop?
+
+    True for polling and pagination loops: their paths are the loop's normal
+    cadence, except where a condition singles out particular error statuses.
+    """
+    loop = scope.node
+    if scope.kind != "loop" or not isinstance(loop, (cst.For, cst.While)):
+        return False
+    walker = _Walker(model, loop)
+    start = _State(ALL_STATUSES, frozenset(), None, ())
+    success = frozenset(range(200, 300))
+    return any((state.certain | state.gated) & success for state in walker._finish(walker.walk(loop.body.body, [start])))
+
+
+def singles_out_errors(path: RetryPath) -> bool:
+    """The path's condition picks particular error statuses (`== 429`, `in (500, 503)`), not "anything but success"."""
+    statuses = path.statuses | path.gated_statuses
+    errors = frozenset(range(400, 600))
+    return bool(statuses) and statuses <= errors and len(statuses) < len(errors) // 2

@@ -8,6 +8,7 @@ import libcst as cst
 
 from errlint.linter.findings import Applicability, FixAvailability
 from errlint.linter.model import keyword_arg
+from errlint.linter.profiles import Profile, key_path, sdk_error_attribute, value_condition
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import refreshes_credentials
 from errlint.linter.status import describe
@@ -32,6 +33,13 @@ class RetryPermanentStatus(Rule):
     A 401 retried once after refreshing the credential, or a 403/400 retried
     only when a machine-readable code says rate limit, is not flagged.
 
+    When the call matches an API profile (docs/profiles.md), the profile
+    decides: statuses it lists in `retryable-statuses` or sends with a
+    retryable code are not permanent (OpenAI and Stripe document 409 as
+    retryable), its `terminal-statuses` are; and a retry decided by a
+    machine code the profile marks terminal (`validation_error`), or by a
+    body field that repeats the status (Octen's `code`), is flagged too.
+
     ## Example
     ```python
     retry = Retry(total=5, status_forcelist=[401, 404, 429, 500, 503])
@@ -51,6 +59,7 @@ class RetryPermanentStatus(Rule):
     - Seed: "Do not retry 400, 401, 403, or 404 until you change input or credentials."
     - Seed: 409 `idempotency_conflict`, 422 `validation_error`: "Retry? No".
     - RFC 9110 §15.5 (client error responses).
+    - Profiles: openai-python and stripe-python retry 409; seed 001: Octen's body `code` is the HTTP status.
     """
 
     code = "ERR101"
@@ -161,6 +170,58 @@ retry = Retry(total=3, status_forcelist=[409, 503])
 """,
             settings={"retryable-statuses": [409, 503]},
         ),
+        # A profile that sends 409 with a retryable code (an in-flight request).
+        Valid(
+            """
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import Retry
+
+session = requests.Session()
+session.mount("https://", HTTPAdapter(max_retries=Retry(total=3, status_forcelist=[409, 503])))
+
+def create(order):
+    return session.post("https://api.acme.test/orders", json=order)
+""",
+            settings={
+                "profiles": {
+                    "acme": {
+                        "hosts": ["api.acme.test"],
+                        "codes": {"409": {"retryable": ["concurrent_request"], "terminal": ["idempotency_conflict"]}},
+                    }
+                }
+            },
+        ),
+        # OpenAI documents 409 (lock timeout) as retryable: its SDK retries it.
+        """
+import time, requests
+
+def complete(payload):
+    for attempt in range(4):
+        r = requests.post("https://api.openai.com/v1/chat/completions", json=payload)
+        if r.status_code == 409:
+            time.sleep(1)
+            continue
+        r.raise_for_status()
+        return r.json()
+""",
+        # A retry on the one code the profile says is worth retrying.
+        Valid(
+            """
+import time, requests
+
+def jobs(base):
+    for attempt in range(5):
+        r = requests.get(f"{base}/v1/jobs")
+        code = r.json().get("error", {}).get("code") if not r.ok else None
+        if code == "rate_limited":
+            time.sleep(2 ** attempt)
+            continue
+        r.raise_for_status()
+        return r.json()
+""",
+            settings={"profiles": {"use": ["katalo"]}},
+        ),
     ]
 
     INVALID = [
@@ -264,16 +325,52 @@ def fetch(url, attempts=3):
             raise
 """
         ),
+        Invalid(
+            """
+import time, requests
+
+def submit(base, capture):
+    for attempt in range(5):
+        r = requests.post(f"{base}/v1/captures", json=capture)
+        if r.ok:
+            return r.json()
+        body = r.json()
+        if body["error"]["code"] in ("rate_limited", "validation_error"):  # flagged
+            time.sleep(2 ** attempt)
+            continue
+        raise RuntimeError(body["error"]["message"])
+""",
+            message=(
+                "This retry condition retries error code `validation_error`, which `katalo` documents as failing "
+                "the same way on every attempt"
+            ),
+            settings={"profiles": {"use": ["katalo"]}},
+        ),
+        Invalid(
+            """
+import asyncio, httpx
+
+async def search(client: httpx.AsyncClient, query):
+    for attempt in range(4):
+        resp = await client.post("https://api.octen.test/v1/search", json={"query": query})
+        data = resp.json()
+        if data["code"] != 0:  # flagged
+            await asyncio.sleep(1)
+            continue
+        return data["data"]
+""",
+            settings={"profiles": {"octen": {"hosts": ["api.octen.test"]}}},
+        ),
     ]
 
     def check(self) -> Iterator[Report]:
-        permanent = frozenset(range(400, 500)) - self.settings.retryable_statuses
         reported: set[cst.CSTNode] = set()
         for config in self.model.retry_configs:
             keyword = "status_forcelist" if (self.model.callee(config) or "").endswith("Retry") and "aiohttp" not in (self.model.callee(config) or "") else "statuses"
             argument = keyword_arg(config, keyword)
             if argument is None:
                 continue
+            permanent = self._permanent(self._config_calls(config), config)
             statuses = self.model.int_set(argument.value)
             bad = (statuses or frozenset()) & permanent
             if bad:
@@ -286,6 +383,7 @@ def fetch(url, attempts=3):
         for scope in self.model.retry_scopes:
             if scope.kind in ("mounted", "client"):
                 continue  # their status lists are reported above, once
+            permanent = self._permanent(scope.http_calls, scope.node)
             for path in scope.paths:
                 bad = path.statuses & permanent
                 if bad and refreshes_credentials(self.model, path):
@@ -294,10 +392,144 @@ def fetch(url, attempts=3):
                     continue
                 reported.add(path.decision)
                 node = path.decision.test if isinstance(path.decision, (cst.If, cst.While)) else path.decision
+                reported.add(node)
                 yield self.report(
                     node,
                     f"This retry condition retries {describe(bad)}, which fail the same way on every attempt",
                 )
+        yield from self._profile_code_retries(reported)
+
+    # --- API profiles: which statuses and codes cannot succeed on retry -------------
+
+    def _permanent(self, calls: list, container: cst.CSTNode | None) -> frozenset[int]:
+        """4xx statuses (but 408/425/429 and `retryable-statuses`) adjusted by the calls' API profiles.
+
+        A status is permanent only if it is permanent for every API the calls reach.
+        """
+        base = self.settings.retryable_statuses
+        default = frozenset(range(400, 500)) - base
+        profiles = list(self.model.profiles_for_calls(calls)) if calls else []
+        if container is not None:
+            for call, _ in self.model.self_retrying_calls_in(container):
+                profiles.append(self.model.profile_for(call))
+        if not profiles:
+            profiles = list(self.model.profiles_for_calls([]))
+        if not profiles:
+            return default
+        permanent: frozenset[int] | None = None
+        for profile in profiles:
+            own = default if profile is None else profile.permanent_statuses(base)
+            permanent = own if permanent is None else permanent & own
+        return permanent or frozenset()
+
+    def _config_calls(self, config: cst.Call) -> list:
+        calls = []
+        for scope in self.model.retry_scopes:
+            if scope.kind in ("mounted", "client") and config in (scope.config, scope.node):
+                calls.extend(scope.http_calls)
+        return calls
+
+    def _profile_code_retries(self, reported: set[cst.CSTNode]) -> Iterator[Report]:
+        """`if body["error"]["code"] in ("rate_limited", "validation_error"): continue`: a retry
+        decided by a machine code the API's profile documents as final (or, for APIs like Octen,
+        by a body field that repeats the HTTP status)."""
+        base = self.settings.retryable_statuses
+        for if_node in self.model.ifs:
+            if if_node.test in reported:
+                continue
+            calls = self._retried_calls(if_node)
+            if not calls:
+                continue
+            for profile in self.model.profiles_for_calls(calls):
+                if profile is None:
+                    continue
+                message = self._code_message(profile, if_node.test) or self._status_field_message(
+                    profile, if_node.test, base
+                )
+                if message is not None:
+                    reported.add(if_node.test)
+                    yield self.report(if_node.test, message)
+                    break
+
+    def _code_message(self, profile: Profile, test: cst.BaseExpression) -> str | None:
+        terminal = profile.all_terminal_codes
+        if not terminal or not profile.code_fields:
+            return None
+
+        def is_code(expr: cst.BaseExpression) -> bool:
+            keys = key_path(self.model, expr)
+            if keys is None:
+                attribute = sdk_error_attribute(self.model, expr)
+                keys = (attribute,) if attribute else None
+            return keys is not None and profile.is_code_path(keys)
+
+        condition = value_condition(self.model, test, is_code, profile.all_codes)
+        bad = sorted(code for code in (condition.certain if condition else ()) if code in terminal)
+        if not bad:
+            return None
+        codes = " and ".join(f"`{code}`" for code in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        noun = "code" if len(bad) == 1 else "codes"
+        return (
+            f"This retry condition retries error {noun} {codes}, which `{profile.name}` documents as failing "
+            "the same way on every attempt"
+        )
+
+    def _status_field_message(self, profile: Profile, test: cst.BaseExpression, base) -> str | None:
+        if profile.status_field is None:
+            return None
+
+        def is_status(expr: cst.BaseExpression) -> bool:
+            keys = key_path(self.model, expr)
+            return keys is not None and profile.is_status_path(keys)
+
+        condition = value_condition(self.model, test, is_status, range(100, 600))
+        retried = frozenset(v for v in (condition.certain if condition else ()) if isinstance(v, int))
+        bad = retried & profile.permanent_statuses(base)
+        if not bad:
+            return None
+        return (
+            f"This retry condition retries body `{profile.status_field}` {describe(bad)}, which fail the same way "
+            "on every attempt"
+        )
+
+    def _retried_calls(self, if_node: cst.If) -> list:
+        """The HTTP calls re-sent when `if_node`'s test is true (`continue` in an attempt loop, recursion)."""
+        body = if_node.body.body
+        statements = [small for line in body if isinstance(line, cst.SimpleStatementLine) for small in line.body]
+        exits = [small for small in statements if isinstance(small, (cst.Return, cst.Raise, cst.Break))]
+        function = self.model.enclosing_function(if_node)
+        if any(isinstance(small, cst.Continue) for small in statements) and not exits:
+            loop = self.model.enclosing(if_node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda))
+            if isinstance(loop, (cst.For, cst.While)) and self._attempt_loop(loop):
+                return self.model.http_calls_in(loop.body)
+            return []
+        if function is not None:
+            for small in statements:
+                for node in _walk(small):
+                    if isinstance(node, cst.Call):
+                        target = self.model.called_function(node)
+                        if target is not None and target.node is function:
+                            return self.model.http_calls_in(function)
+        return []
+
+    def _attempt_loop(self, loop: cst.For | cst.While) -> bool:
+        if any(scope.node is loop for scope in self.model.retry_scopes):
+            return True
+        calls = self.model.http_calls_in(loop.body)
+        if not calls:
+            return False
+        if isinstance(loop, cst.While):
+            return True
+        target = loop.target.value if isinstance(loop.target, cst.Name) else None
+        counted = isinstance(loop.iter, cst.Call) and isinstance(loop.iter.func, cst.Name) and loop.iter.func.value == "range"
+        if not counted or target is None:
+            return False
+        return not any(
+            isinstance(node, cst.Name) and node.value == target
+            for call in calls
+            for arg in call.node.args
+            for node in _walk(arg.value)
+        )
 
     def _suggestion(self, value: cst.BaseExpression, statuses: frozenset[int], bad: frozenset[int]):
         if not isinstance(value, (cst.List, cst.Tuple, cst.Set)):
@@ -314,3 +546,11 @@ def fetch(url, attempts=3):
             Applicability.DISPLAY,
             self.replace(value, f"{opening}{text}{closing}"),
         )
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
