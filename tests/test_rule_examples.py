@@ -66,3 +66,32 @@ def test_every_rule_has_enough_examples_and_docs():
             assert sections.get(section), f"{rule.code} lacks a '{section}' section"
         assert len(rule.VALID) >= 8, f"{rule.code} has {len(rule.VALID)} VALID examples"
         assert len(rule.INVALID) >= 8, f"{rule.code} has {len(rule.INVALID)} INVALID examples"
+
+
+def _fixed_cases():
+    for rule in all_rules():
+        for index, example in enumerate(rule.INVALID):
+            if example.fixed is not None:
+                yield pytest.param(rule, example, id=f"{rule.code}-fixed-{index}")
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_fixed_cases()))
+def test_fix_produces_the_stated_source(rule, example):
+    from errlint.linter.fixes import fix_source
+
+    settings = settings_from_table(dict(example.settings), None, known_codes=known_codes())
+    outcome = fix_source(_source(example), "example.py", settings, unsafe=True, rules=[rule])
+    assert outcome.rejected == []
+    assert outcome.source == textwrap.dedent(example.fixed).lstrip("\n")
+    # Fixing again changes nothing.
+    again = fix_source(outcome.source, "example.py", settings, unsafe=True, rules=[rule])
+    assert again.source == outcome.source
+
+
+def test_rules_that_offer_fixes_show_them_in_examples():
+    from errlint.linter.findings import FixAvailability
+
+    for rule in all_rules():
+        has_fixed_example = any(example.fixed is not None for example in rule.INVALID)
+        if rule.fix_availability is FixAvailability.NONE:
+            assert not has_fixed_example, f"{rule.code} declares no fix but an example has `fixed=`"
