@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from errlint.linter.model import HttpCall, dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import child_nodes, HttpCall, dotted_name, keyword_value, positional_args, strip_await
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model
@@ -221,7 +221,7 @@ def precedes(model: "Model", first: cst.CSTNode, second: cst.CSTNode) -> bool:
         depth += 1
     if depth == 0 or depth >= len(chain_a) or depth >= len(chain_b):
         return False
-    children = chain_a[depth - 1].children
+    children = child_nodes(chain_a[depth - 1])
     index_a = next((i for i, child in enumerate(children) if child is chain_a[depth]), -1)
     index_b = next((i for i, child in enumerate(children) if child is chain_b[depth]), -1)
     return 0 <= index_a < index_b

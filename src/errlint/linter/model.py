@@ -120,15 +120,24 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+# Field values that are not nodes. Checking the exact type is much cheaper than
+# isinstance() against CSTNode, an abstract base class.
+_LEAF_TYPES = frozenset({str, type(None), bool, int, cst.MaybeSentinel})
+_SEQUENCE_TYPES = frozenset({tuple, list})
+
+
 def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     """A node's children in source order, without libcst's copying `children` property."""
     found: list[cst.CSTNode] = []
     for name in _child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind in _LEAF_TYPES:
+            continue
+        if kind in _SEQUENCE_TYPES:
+            found.extend(item for item in value if type(item) not in _LEAF_TYPES)
+        else:
             found.append(value)
-        elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode))
     return found
 
 
@@ -160,6 +169,7 @@ class _Collector:
         self.returns: list[cst.Return] = []
         self.lambdas: list[cst.Lambda] = []
         self.strings: list[cst.SimpleString] = []
+        self.conditional_expressions: list[cst.IfExp] = []
 
     def walk(self, root: cst.CSTNode) -> None:
         buckets = {
@@ -180,6 +190,7 @@ class _Collector:
             cst.Return: self.returns,
             cst.Lambda: self.lambdas,
             cst.SimpleString: self.strings,
+            cst.IfExp: self.conditional_expressions,
         }
         parents, children, order = self.parents, self.children, self.order
         stack = [root]
@@ -231,6 +242,7 @@ class Model:
         self.returns = collector.returns
         self.lambdas = collector.lambdas
         self.strings = collector.strings
+        self.conditional_expressions = collector.conditional_expressions
         self.imports = collector.imports
         self.calls = collector.calls
         self.comparisons = collector.comparisons

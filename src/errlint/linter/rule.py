@@ -83,9 +83,9 @@ class Rule:
         if index + 1 < len(call.args):
             end = self.model.range_of(call.args[index + 1])[0]
         elif index > 0:
-            previous = call.args[index - 1]
-            previous_end = self.model.range_of(previous.value)[1]
-            start = previous_end
+            # From the end of the previous argument (its range includes any
+            # parentheses around its value, the value's range does not).
+            start = self.model.range_of(call.args[index - 1])[1]
         return Edit(start, end, "")
 
     def insert_line_before(self, statement: cst.CSTNode, text: str) -> Edit:

@@ -23,6 +23,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.model import (
+    child_nodes,
     Handler,
     HttpCall,
     dotted_name,
@@ -399,7 +400,7 @@ def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 @dataclass

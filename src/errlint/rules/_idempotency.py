@@ -14,7 +14,7 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import Model, dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import child_nodes, Model, dotted_name, keyword_value, positional_args, strip_await
 from errlint.linter.scopes import RetryScope
 
 HEADER_ARGUMENTS = ("headers",)
@@ -738,7 +738,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(child_nodes(current)))
 
 
 def _returns(function: cst.FunctionDef) -> list[cst.Return]:
@@ -750,5 +750,5 @@ def _returns(function: cst.FunctionDef) -> list[cst.Return]:
             continue
         if isinstance(node, cst.Return):
             found.append(node)
-        stack.extend(node.children)
+        stack.extend(child_nodes(node))
     return found

@@ -400,14 +400,7 @@ def thumbnail(url):
                 yield node.value, *taken  # type: ignore[misc]
 
     def _returns(self) -> list[cst.Return]:
-        found: list[cst.Return] = []
-
-        class Returns(cst.CSTVisitor):
-            def visit_Return(self, node: cst.Return) -> None:
-                found.append(node)
-
-        self.model.module.visit(Returns())
-        return found
+        return self.model.returns
 
     def _bytes_of(self, expr: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
         """`r.content`, `r.data`, `await resp.read()`, `await resp.content.read()`: (response, how)."""
@@ -432,23 +425,16 @@ def thumbnail(url):
         return http.library in libraries
 
     def _writes_out(self, loop: cst.For) -> bool:
-        found = False
-
-        class Writes(cst.CSTVisitor):
-            def visit_Call(self, node: cst.Call) -> None:
-                nonlocal found
-                if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("write", "write_bytes"):
-                    found = True
-
-            def visit_Yield(self, node: cst.Yield) -> None:
-                nonlocal found
-                found = True
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return False
-
-        loop.body.visit(Writes())
-        return found
+        for node in self.model.walk(loop.body, into_functions=False):
+            if isinstance(node, cst.Yield):
+                return True
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in ("write", "write_bytes")
+            ):
+                return True
+        return False
 
     def _deliberate(self, target: cst.BaseExpression) -> bool:
         """The file written to is named like an error or debug dump."""

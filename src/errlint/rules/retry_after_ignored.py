@@ -49,7 +49,8 @@ class RetryAfterIgnored(Rule):
     429; a 429 answered by switching keys or hosts without waiting; urllib3
     `Retry` with the default `respect_retry_after_header=True`, which sleeps
     for `Retry-After` before its own backoff; waits computed by code errlint
-    cannot see. A hint read anywhere in the retry scope counts as read.
+    cannot see, and paths that hand the response headers to such code. A
+    hint read anywhere in the retry scope counts as read.
 
     ## Example
     ```python

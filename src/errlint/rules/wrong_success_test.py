@@ -516,14 +516,7 @@ def patch(url, body):
                 yield test
 
     def _conditional_expressions(self) -> list[cst.IfExp]:
-        found: list[cst.IfExp] = []
-
-        class Conditionals(cst.CSTVisitor):
-            def visit_IfExp(self, node: cst.IfExp) -> None:
-                found.append(node)
-
-        self.model.module.visit(Conditionals())
-        return found
+        return self.model.conditional_expressions
 
     def _only_responses(self, name: cst.Name) -> bool:
         """Every binding of `name` in its function is a response (no `None` default, parameter or loop target)."""
@@ -536,27 +529,12 @@ def patch(url, body):
         params = function.params
         if any(param.name.value == name.value for param in (*params.posonly_params, *params.params, *params.kwonly_params)):
             return False
-        rebinds = False
-
-        class Bindings(cst.CSTVisitor):
-            def visit_For(self, node: cst.For) -> None:
-                nonlocal rebinds
-                rebinds = rebinds or _binds(node.target, name.value)
-
-            def visit_CompFor(self, node: cst.CompFor) -> None:
-                nonlocal rebinds
-                rebinds = rebinds or _binds(node.target, name.value)
-
-            def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-                nonlocal rebinds
-                rebinds = rebinds or _binds(node.target, name.value)
-
-            def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-                nonlocal rebinds
-                rebinds = rebinds or (node.name is not None and _binds(node.name.name, name.value))
-
-        function.body.visit(Bindings())
-        return not rebinds
+        for node in self.model.walk(function.body):
+            if isinstance(node, (cst.For, cst.CompFor, cst.NamedExpr)) and _binds(node.target, name.value):
+                return False
+            if isinstance(node, cst.ExceptHandler) and node.name is not None and _binds(node.name.name, name.value):
+                return False
+        return True
 
     # --- attributes the library does not have -------------------------------------
 
