@@ -39,6 +39,8 @@ _ALIASES: dict[str, str] = {
     "six.moves.urllib.request": "urllib.request",
     "openai._exceptions": "openai",
     "anthropic._exceptions": "anthropic",
+    "openai._client": "openai",
+    "anthropic._client": "anthropic",
     "stripe.error": "stripe",
     "stripe._error": "stripe",
 }
@@ -376,12 +378,16 @@ KEY_MINTING_FUNCTIONS = frozenset(
 )
 KEY_MINTING_PREFIXES = ("secrets.token_",)
 # Failures raised before the request reached the server: retrying them cannot apply a write twice.
+# Not `requests.ConnectionError`, `aiohttp.ClientConnectionError` or the builtin
+# `ConnectionError`: they also cover a connection dropped after the body was
+# sent ("Connection aborted", ServerDisconnectedError, ConnectionResetError),
+# the classic way a retried POST charges twice.
 CONNECT_ONLY_EXCEPTIONS = frozenset(
     {
-        "requests.ConnectionError", "requests.ConnectTimeout", "requests.SSLError", "requests.ProxyError",
+        "requests.ConnectTimeout", "requests.SSLError", "requests.ProxyError",
         "httpx.ConnectError", "httpx.ConnectTimeout", "httpx.PoolTimeout",
-        "aiohttp.ClientConnectorError", "aiohttp.ClientConnectionError",
+        "aiohttp.ClientConnectorError",
         "urllib3.exceptions.NewConnectionError", "urllib3.exceptions.ConnectTimeoutError",
-        "ConnectionError", "ConnectionRefusedError", "socket.gaierror",
+        "ConnectionRefusedError", "socket.gaierror",
     }
 )

@@ -124,7 +124,7 @@ def create_order(order, key):
         """
 import uuid, requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt
-@retry(retry=retry_if_exception_type(requests.ConnectionError), stop=stop_after_attempt(3))
+@retry(retry=retry_if_exception_type(requests.ConnectTimeout), stop=stop_after_attempt(3))
 def create_order(order):
     return requests.post("https://api.example.com/orders", json=order, headers={"Idempotency-Key": str(uuid.uuid4())})
 """,

@@ -117,7 +117,7 @@ def create_cluster(spec, token):
         """
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt
-@retry(retry=retry_if_exception_type((requests.ConnectionError, requests.ConnectTimeout)), stop=stop_after_attempt(3))
+@retry(retry=retry_if_exception_type((requests.ConnectTimeout, requests.exceptions.SSLError)), stop=stop_after_attempt(3))
 def create_order(order):
     return requests.post("https://api.example.com/orders", json=order)
 """,
