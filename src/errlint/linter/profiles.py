@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
@@ -368,6 +368,11 @@ def builtin_profiles() -> dict[str, Profile]:
         except _FieldError as error:  # pragma: no cover - caught by tests/test_profiles.py
             raise AssertionError(f"built-in profile `{name}`: {error}") from None
     return profiles
+
+
+def default_profile_set() -> ProfileSet:
+    """The profiles in effect without configuration (for `Settings.profiles`' default)."""
+    return _from_plain("[]", {})
 
 
 def active_profiles(settings: "Settings") -> ProfileSet:

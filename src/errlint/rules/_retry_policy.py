@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterator
 import libcst as cst
 
 from errlint.linter.findings import Edit
-from errlint.linter.model import Handler, dotted_name, keyword_arg, positional_args
+from errlint.linter.model import Handler, child_nodes, dotted_name, keyword_arg, positional_args
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model
@@ -37,7 +37,7 @@ _API_MODULES = ("openai", "anthropic", "stripe", "boto3", "botocore", "google")
 # Names that bound a hand-written loop: counters, deadlines, stop flags.
 BOUND_NAMES = re.compile(
     r"attempt|retr|tries|try|count|max|limit|deadline|time|elapsed|budget|remaining|left|expire|until|"
-    r"stop|running|shutdown|closed|cancel|is_set|alive|exhaust|give_?up|^len$|^[ijkn]$|^n_|_n$",
+    r"stop|running|shutdown|closed|cancel|is_set|alive|exhaust|give_?up|^[ijkn]$|^n_|_n$",
     re.I,
 )
 _CLOCKS = frozenset(
@@ -164,22 +164,37 @@ def has_keyword(call: cst.Call | None, *names: str) -> bool:
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and everything below it (not in source order; use `model.walk` for that)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 def mentions_bound(model: "Model", expr: cst.CSTNode, counters: frozenset[str] = frozenset()) -> bool:
-    """Does a test mention a counter, a deadline, a clock or a stop flag?"""
-    for node in walk(expr):
+    """Does a test mention a counter, a deadline, a clock or a stop flag?
+
+    Names of called functions do not count: `should_retry(e)` decides per
+    error (a filter), `attempt >= max_retries` counts.
+    """
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            if model.callee(node) in _CLOCKS or dotted_name(node.func) in _CLOCKS:
+                return True
+            if isinstance(node.func, cst.Name) and node.func.value == "len":
+                return True
+            if isinstance(node.func, cst.Attribute):
+                stack.append(node.func.value)  # `self.retries.left()`: the receiver still counts
+            stack.extend(arg.value for arg in node.args)
+            continue
         if isinstance(node, cst.Name) and (BOUND_NAMES.search(node.value) or node.value in counters):
             return True
         if isinstance(node, cst.Attribute) and BOUND_NAMES.search(node.attr.value):
             return True
-        if isinstance(node, cst.Call) and (model.callee(node) in _CLOCKS or dotted_name(node.func) in _CLOCKS):
-            return True
+        stack.extend(child_nodes(node))
     return False
 
 
@@ -203,6 +218,22 @@ def loop_is_bounded(model: "Model", loop: cst.For | cst.While) -> bool:
     return False
 
 
+_NORETURN = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort", "pytest.fail", "pytest.skip"})
+
+
+def terminates(model: "Model", node: cst.CSTNode) -> bool:
+    """A `raise`, `return` or `break`, or a call that never returns (`sys.exit(1)`, `self.fail(...)`, `raise_error(...)`)."""
+    if isinstance(node, (cst.Raise, cst.Return, cst.Break)):
+        return True
+    if isinstance(node, cst.Expr):
+        node = node.value
+    if isinstance(node, cst.Call):
+        name = model.callee(node) or dotted_name(node.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        return name in _NORETURN or last in ("fail", "die", "abort") or last.startswith("raise_")
+    return False
+
+
 def handler_goes_round(handler: Handler) -> bool:
     """The handler can fall through to the next attempt (no unconditional raise/return/break)."""
     for statement in handler.node.body.body:
@@ -214,11 +245,22 @@ def handler_goes_round(handler: Handler) -> bool:
 
 
 def handler_filters(model: "Model", handler: Handler) -> bool:
-    """The handler decides per error (an `if` that is not a counter check leads out of it)."""
+    """The handler decides per error: an `if` that is not a counter check leads out of it,
+    or leads round again (`if is_rate_limit(e): continue`) before an unconditional `raise`."""
+    top_level_exit = any(
+        isinstance(statement, cst.SimpleStatementLine) and any(terminates(model, small) for small in statement.body)
+        for statement in handler.node.body.body
+    )
     for node in walk(handler.node.body):
+        if (
+            top_level_exit
+            and isinstance(node, cst.If)
+            and not mentions_bound(model, node.test)
+            and any(isinstance(inner, cst.Continue) for inner in walk(node.body))
+        ):
+            return True
         if isinstance(node, cst.If) and not mentions_bound(model, node.test):
-            exits = any(isinstance(inner, (cst.Raise, cst.Return, cst.Break)) for inner in walk(node))
-            if exits:
+            if any(terminates(model, inner) for inner in walk(node) if inner is not node.test):
                 return True
     return False
 
@@ -231,18 +273,19 @@ def exits_on_success(model: "Model", loop: cst.For | cst.While, requests: list[c
     if not requests:
         return False
     inside = [call for call in requests if model.is_within(call, loop)]
-    first = min(model.range_of(call)[0] for call in inside) if inside else model.range_of(loop.body)[0]
-    for node in walk(loop.body):
+    first = None
+    for call in inside:
+        if first is None or model.before(call, first):
+            first = call
+    for node in model.walk(loop.body, into_functions=False):
         if not isinstance(node, (cst.Return, cst.Break)):
             continue
-        if not model.same_function(node, loop):
+        if first is not None and not (model.before(first, node) or model.is_within(first, node)):
             continue
         if isinstance(node, cst.Break) and model.enclosing(node, (cst.For, cst.While)) is not loop:
             continue
-        if model.enclosing(node, cst.ExceptHandler) is not None and model.is_within(
-            model.enclosing(node, cst.ExceptHandler), loop
-        ):
+        handler = model.enclosing(node, cst.ExceptHandler)
+        if handler is not None and model.is_within(handler, loop):
             continue
-        if model.range_of(node)[1] > first:
-            return True
+        return True
     return False

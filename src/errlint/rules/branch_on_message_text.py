@@ -50,9 +50,10 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 class BranchOnMessageText(Rule):
     """
     ## What it does
-    Flags retries, returns, raised error types and success decisions that
-    depend on human-readable text: `"rate limit" in str(e)`, `in e.message`,
-    `in e.args[0]`, `in resp.text`, `in body["error"]["message"]`,
+    Flags control flow (a retry, a return, the type raised, success) decided
+    by an error's human-readable text. Shapes: `"rate limit" in str(e)` and
+    its `.lower()` variants, `in e.message`, `in e.args[0]`, `in resp.text`,
+    `in body["error"]["message"]` (or `["msg"]`, a string `["detail"]`),
     `.startswith(...)`, `re.search(..., str(e))`, `"429" in str(e)`,
     `== "Rate limit exceeded"`, and tenacity's `retry_if_exception_message`.
 
@@ -302,7 +303,8 @@ async def fetch(session: aiohttp.ClientSession, url):
                 await asyncio.sleep(1)
                 continue
             raise
-"""
+""",
+            message="Branches on the wording of `e.message`; test the status or a machine-readable error code instead",
         ),
         # Response text in a hand loop, and `e.args[0]`.
         Invalid(
@@ -310,16 +312,18 @@ async def fetch(session: aiohttp.ClientSession, url):
 import time, requests
 def fetch(session: requests.Session, url):
     for attempt in range(3):
-        try:
-            r = session.get(url)
-        except requests.ConnectionError as e:
-            if "Name or service not known" in e.args[0]:  # flagged
-                raise
-            continue
+        r = session.get(url)
         if r.status_code == 403 and "rate limit" in r.text:  # flagged
             time.sleep(60)
             continue
-        return r
+        try:
+            r.raise_for_status()
+        except requests.HTTPError as e:
+            if "Too Many Requests" in e.args[0]:  # flagged
+                time.sleep(5)
+                continue
+            raise
+        return r.json()
 """
         ),
         # tenacity: retry decided by the exception message.
@@ -329,7 +333,8 @@ import tenacity as t, httpx
 @t.retry(retry=t.retry_if_exception_message(match=r".*(timeout|rate limit).*"), stop=t.stop_after_attempt(3))  # flagged
 def fetch(client: httpx.Client, url):
     return client.get(url).raise_for_status()
-"""
+""",
+            message="`retry_if_exception_message` decides retries by the exception's wording; retry on a status or error code instead",
         ),
         # backoff giveup and a tenacity predicate that read the text.
         Invalid(
@@ -513,7 +518,9 @@ async def call(client: httpx.AsyncClient, url):
                 if func.attr.value in ("text", "read") and not expr.args:
                     if self._is_exception(func.value):
                         return "exception"  # urllib's HTTPError.read()
-                    if self._is_response(func.value):
+                    if func.attr.value == "text" and self._is_response(func.value):
+                        return "response"  # aiohttp's `await resp.text()`
+                    if self.model.response_call(func.value) is not None:
                         return "response"
                 if func.attr.value == "get" and expr.args:
                     return self._field_kind(func.value, expr.args[0].value)
@@ -784,7 +791,7 @@ async def call(client: httpx.AsyncClient, url):
     def _is_log_call(self, call: cst.Call) -> bool:
         func = call.func
         if isinstance(func, cst.Name):
-            return func.value in ("print", "pprint")
+            return func.value in ("print", "pprint", "log", "warn", "echo")
         if isinstance(func, cst.Attribute) and func.attr.value in _LOG_METHODS:
             root = dotted_name(func.value) or ""
             qualified = self.model.qualname(func) or ""

@@ -36,9 +36,12 @@ class _Read:
 class RetryAfterUnsafeParse(Rule):
     """
     ## What it does
-    Flags `Retry-After` header values parsed with a bare `int()` or `float()`
-    (`int(h["Retry-After"])`, `int(h.get("Retry-After", 5))`), and waits that
-    sleep for the parsed value with no upper cap.
+    Flags `Retry-After` values parsed as a bare number or slept on with no
+    upper cap. Parses are `int()`/`float()` of the header read directly
+    (`int(h["Retry-After"])`, `int(h.get("Retry-After", 5))`), through a
+    local name, from requests, httpx, aiohttp, urllib3 or urllib's
+    `HTTPError.headers`; waits are `time.sleep()`/`asyncio.sleep()` of the
+    parsed value with no `min(..., cap)` or upper comparison.
 
     ## Why is this bad?
     RFC 9110 allows `Retry-After` to be either delay-seconds or an HTTP-date
@@ -51,12 +54,12 @@ class RetryAfterUnsafeParse(Rule):
     sends a bogus value) stalls a worker for that long when the value is slept
     on with no cap.
 
-    Parsing inside `try`/`except ValueError` (or `Exception`), and values
-    checked with `.isdigit()` or a digits-only regex first, are not flagged
-    as unsafe parses; sleeping on them still needs a cap such as
-    `min(delay, max-retry-after)`. When the parse itself is flagged, the
-    sleep on the same value is not reported again: the suggested helper caps
-    the delay.
+    Values checked with `.isdigit()` or a digits-only regex first are not
+    flagged. Parsing inside `try`/`except ValueError` (or `Exception`) is not
+    flagged as an unsafe parse, but sleeping on the result still needs a cap
+    such as `min(delay, max-retry-after)`. When the parse itself is flagged,
+    the sleep on the same value is not reported again: the suggested helper
+    caps the delay.
 
     ## Example
     ```python
@@ -93,10 +96,8 @@ class RetryAfterUnsafeParse(Rule):
     helper (shown above the statement) that accepts both forms, falls back to
     a default and caps the delay at `max-retry-after`; a bare cap is suggested
     as `min(..., max-retry-after)`. Neither is applied automatically, because
-    the right default and cap depend on the API.
-
-    ## Options
-    - `max-retry-after` (default 300): the cap named in messages and fixes.
+    the right default and cap depend on the API. The cap shown in messages
+    and suggestions is the `max-retry-after` setting (default 300 seconds).
 
     ## References
     - RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`.
@@ -241,6 +242,39 @@ def fetch(url):
             time.sleep(delay if delay < 60 else 60)
             continue
         return r
+""",
+        # Digits-only validation first (the accepted look-alike), hand loop.
+        """
+import time, requests
+def fetch(url):
+    for attempt in range(3):
+        r = requests.get(url)
+        if r.status_code == 429:
+            retry_after = r.headers.get("Retry-After")
+            wait = int(retry_after) if retry_after and retry_after.isdigit() else 5
+            time.sleep(wait)
+            continue
+        return r
+""",
+        # `except Exception` with the date fallback and a cap (httpx async, method).
+        """
+import asyncio, email.utils
+from datetime import datetime, timezone
+import httpx
+class Api:
+    def __init__(self):
+        self.client = httpx.AsyncClient()
+    async def get(self, url):
+        for attempt in range(4):
+            r = await self.client.get(url)
+            if r.status_code != 429:
+                return r
+            value = r.headers.get("Retry-After", "1")
+            try:
+                delay = float(value)
+            except Exception:
+                delay = (email.utils.parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+            await asyncio.sleep(min(max(delay, 0.0), 60.0))
 """,
         # A cap set in settings: `min` against any bound counts.
         Valid(
@@ -416,17 +450,19 @@ async def fetch(session: aiohttp.ClientSession, url):
 """,
             message="`asyncio.sleep()` waits as long as `Retry-After` says with no upper cap such as `min(..., 300)`",
         ),
-        # Digits validated, but the wait is unbounded (cap from settings).
+        # Parsed inside try/except, but the wait is unbounded (cap from settings).
         Invalid(
             """
-import time, requests
+import time, random, requests
 def fetch(url):
     for attempt in range(3):
         r = requests.get(url)
         if r.status_code == 429:
-            value = r.headers.get("Retry-After", "")
-            wait = int(value) if value.isdigit() else 1
-            time.sleep(wait + 0.5)  # flagged
+            try:
+                wait = int(r.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait = 2 ** attempt
+            time.sleep(wait + random.random())  # flagged
             continue
         return r
 """,
@@ -467,7 +503,9 @@ def fetch(url):
         caught = self._caught(call)
         if caught & _CATCHES_PARSE:
             absent_error = "KeyError" if read.raises_when_absent else "TypeError"
-            covering = {absent_error, "Exception", "BaseException", "*"} | ({"LookupError"} if absent_error == "KeyError" else set())
+            covering = {absent_error, "Exception", "BaseException", "*"}
+            if absent_error == "KeyError":
+                covering.add("LookupError")
             if not absent_crash or caught & covering:
                 return None
             message = f"`{parser}()` of the `Retry-After` header raises `{absent_error}` when the header is absent"
@@ -495,7 +533,7 @@ def fetch(url):
         expr = _unwrap_text(strip_await(expr))
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             inner = self._header_read(expr.left)
-            return _Read(inner.node, True, False) if inner is not None else None
+            return _Read(inner.node, True, inner.raises_when_absent) if inner is not None else None
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
             index = expr.slice[0].slice
             if isinstance(index, cst.Index) and self._is_header_name(index.value):
@@ -594,6 +632,9 @@ def fetch(url):
         names: set[str] = set()
         self._retry_after_value(argument, call, parses, names, 0)
         if not parses or any(parse in flagged for parse in parses):
+            return None
+        # Digit-validated values are the accepted look-alike; only other parses need the cap.
+        if all(self._validated(self._scope(parse), self._aliases(self._scope(parse))) for parse in parses):
             return None
         if self._capped(self._scope(call), names):
             return None

@@ -11,7 +11,7 @@ from errlint.linter.findings import Applicability, Fix, FixAvailability
 from errlint.linter.model import Handler, dotted_name, keyword_arg
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryScope
-from errlint.linter.status import describe
+from errlint.linter.status import status_condition
 from errlint.rules._retry_policy import (
     RetryConfig,
     add_keyword,
@@ -20,6 +20,7 @@ from errlint.rules._retry_policy import (
     names_text,
     report_node,
     retry_configs,
+    terminates,
     walk,
 )
 
@@ -43,6 +44,7 @@ _FAMILY_ROOTS = {
     "google.api_core.exceptions.GoogleAPICallError": "google.api_core.exceptions.",
 }
 _BROAD = frozenset({"Exception", "BaseException", "*"})
+_ERRORS = frozenset(range(400, 600))
 
 
 class RetryExhaustionLosesError(Rule):
@@ -469,22 +471,27 @@ def notify(session: requests.Session, url, event):
     # --- hand-written loops and recursion --------------------------------------
 
     def _hand_scope(self, scope: RetryScope) -> Iterator[Report]:
-        function = self.model.enclosing_function(scope.node) if not isinstance(scope.node, cst.FunctionDef) else scope.node
+        function = scope.node if isinstance(scope.node, cst.FunctionDef) else self.model.enclosing_function(scope.node)
         if function is None or self._documented(function) or self._generator(function):
             return
         loop = scope.node if isinstance(scope.node, (cst.For, cst.While)) else None
         if loop is not None and not exits_on_success(self.model, loop, [http.node for http in scope.http_calls]):
             return
+        if self._none_by_design(function, scope):
+            return
         name = function.name.value
+        found = False
         for path in scope.paths:
             if path.handler is not None:
                 report = self._handler(path.handler, loop, name)
-            elif loop is not None and isinstance(loop, cst.For):
+                if report is not None:
+                    found = True
+                    yield report
+        if not found and isinstance(loop, cst.For):
+            if any(path.handler is None and (path.statuses | path.gated_statuses) & _ERRORS for path in scope.paths):
                 report = self._status_exhaustion(loop, name)
-            else:
-                report = None
-            if report is not None:
-                yield report
+                if report is not None:
+                    yield report
 
     def _handler(self, handler: Handler, loop: cst.For | cst.While | None, name: str) -> Report | None:
         caught = self._caught(handler)
@@ -499,37 +506,58 @@ def notify(session: requests.Session, url, event):
                 if isinstance(node, cst.Return) and self._loses(node.value):
                     return self.report(
                         node,
-                        f"`{name}` returns `{self._shown(node.value)}` on the last attempt instead of raising {caught}, "
-                        "so the caller never sees the last error",
+                        f"`{name}` returns `{self._shown(node.value)}` on the last attempt instead of raising "
+                        f"{caught}, so the caller never sees the last error",
                     )
-        if any(isinstance(node, (cst.Raise, cst.Return)) for node in walk(body)):
+        if any(terminates(self.model, node) and not isinstance(node, cst.Break) for node in walk(body)):
             return None
         if loop is None:
             return None
-        if isinstance(loop, cst.While) and self.model.const_value(loop.test) is True:
+        if self._endless(loop):
             return None  # never runs out (ERR103's business)
-        outcome = self._after_exhaustion(loop)
-        if outcome is None:
+        if not self._exhaustion_drops_error(loop):
             return None
         node = handler.type_nodes[0] if handler.type_nodes else handler.node
         return self.report(
             node,
-            f"After the last attempt `{name}` swallows {caught} and returns `{outcome}`, "
+            f"After the last attempt `{name}` swallows {caught} and returns `None`, "
             "so the caller never sees the last error",
         )
 
     def _status_exhaustion(self, loop: cst.For, name: str) -> Report | None:
-        statement = self._exhaustion_statement(loop)
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return None
-        returned = next((small for small in statement.body if isinstance(small, cst.Return)), None)
-        if returned is None or not self._loses(returned.value):
-            return None
+        statement = self._exhaustion_return(loop)
+        if not isinstance(statement, cst.Return):
+            return None  # implicit end of function: too often a procedure that logs; keep to explicit returns
         return self.report(
-            returned,
-            f"After the last attempt `{name}` returns `{self._shown(returned.value)}`, "
-            "dropping the final response's status and body",
+            statement,
+            f"After the last attempt `{name}` returns `None`, dropping the final response's status and body",
         )
+
+    def _endless(self, loop: cst.For | cst.While) -> bool:
+        if isinstance(loop, cst.While):
+            value = self.model.const_value(loop.test)
+            return value is True or (type(value) is int and value != 0)
+        iterator = loop.iter
+        return isinstance(iterator, cst.Call) and (
+            self.model.callee(iterator) == "itertools.count"
+            or (self.model.callee(iterator) == "itertools.repeat" and len(iterator.args) == 1)
+        )
+
+    def _none_by_design(self, function: cst.FunctionDef, scope: RetryScope) -> bool:
+        """`return None` written on another error path (a 404, a timeout): `None` is the function's failure value."""
+        own = {path.handler.node for path in scope.paths if path.handler is not None}
+        for node in walk(function.body):
+            if not (isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == "None"):
+                continue
+            if not self.model.same_function(node, function):
+                continue
+            handler = self.model.enclosing(node, cst.ExceptHandler)
+            if handler is not None and handler not in own:
+                return True
+            branch = self.model.enclosing(node, cst.If)
+            if branch is not None and status_condition(self.model, branch.test) is not None:
+                return True
+        return False
 
     def _caught(self, handler: Handler) -> str:
         if handler.types == ("*",):
@@ -572,34 +600,51 @@ def notify(session: requests.Session, url, event):
                 continue
             return owner  # inside another loop or a try: do not guess
 
-    def _after_exhaustion(self, loop: cst.For | cst.While) -> str | None:
-        """What the function returns when the loop runs out, when it drops the error; else None."""
+    def _exhaustion_drops_error(self, loop: cst.For | cst.While) -> bool:
+        return self._exhaustion_return(loop) is not None
+
+    def _exhaustion_return(self, loop: cst.For | cst.While) -> cst.CSTNode | None:
+        """When the loop runs out: the `return None` reached (the function itself for its end).
+
+        Logging calls (also under an `if`) are skipped on the way; anything
+        else (a `raise`, a return of a value, other statements) gives None.
+        """
         statement = self._exhaustion_statement(loop)
-        if statement is None:
-            return "None"
-        index_node = statement
-        while isinstance(index_node, cst.SimpleStatementLine):
-            smalls = index_node.body
-            for small in smalls:
-                if isinstance(small, cst.Return):
-                    return self._shown(small.value) if self._loses(small.value) else None
-                if isinstance(small, cst.Raise):
+        while True:
+            if statement is None:
+                return self.model.enclosing_function(loop)
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Return):
+                        return small if self._loses(small.value) else None
+                    if isinstance(small, cst.Pass) or (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+                        continue
                     return None
-                if isinstance(small, cst.Pass):
-                    continue
-                if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                    continue  # logging
+            elif not (isinstance(statement, cst.If) and self._only_logging(statement)):
                 return None
-            parent = self.model.parent(index_node)
-            if not isinstance(parent, cst.IndentedBlock):
+            following = self._next_statement(statement)
+            if following is False:
                 return None
-            siblings = list(parent.body)
-            index = next(i for i, sibling in enumerate(siblings) if sibling is index_node)
-            if index + 1 < len(siblings):
-                index_node = siblings[index + 1]
-                continue
-            return "None" if isinstance(self.model.parent(parent), cst.FunctionDef) else None
-        return None
+            statement = following  # type: ignore[assignment]
+
+    def _only_logging(self, statement: cst.If) -> bool:
+        for node in walk(statement):
+            if isinstance(node, cst.BaseSmallStatement) and not isinstance(node, (cst.Expr, cst.Pass)):
+                return False
+            if isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, cst.If):
+                return False
+        return True
+
+    def _next_statement(self, statement: cst.CSTNode) -> cst.CSTNode | None | bool:
+        """The statement after `statement` in its block; None at the end of the function body; False: unknown."""
+        parent = self.model.parent(statement)
+        if not isinstance(parent, cst.IndentedBlock):
+            return False
+        siblings = list(parent.body)
+        index = next(i for i, sibling in enumerate(siblings) if sibling is statement)
+        if index + 1 < len(siblings):
+            return siblings[index + 1]
+        return None if isinstance(self.model.parent(parent), cst.FunctionDef) else False
 
     # --- backoff ------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
 from errlint.linter.model import keyword_arg
 from errlint.linter.profiles import Profile, key_path, sdk_error_attribute, value_condition
@@ -390,6 +391,8 @@ async def search(client: httpx.AsyncClient, query):
                     bad -= {401}
                 if not bad or path.decision is None or path.decision in reported:
                     continue
+                if isinstance(path.decision, cst.If) and not self._decides(path.decision):
+                    continue  # both branches fall through: something later decides the retry
                 reported.add(path.decision)
                 node = path.decision.test if isinstance(path.decision, (cst.If, cst.While)) else path.decision
                 reported.add(node)
@@ -398,6 +401,19 @@ async def search(client: httpx.AsyncClient, query):
                     f"This retry condition retries {describe(bad)}, which fail the same way on every attempt",
                 )
         yield from self._profile_code_retries(reported)
+
+    def _decides(self, if_node: cst.If) -> bool:
+        """Does a branch of `if_node` leave, go round again or wait (rather than only prepare data)?"""
+        for node in _walk(if_node):
+            if isinstance(node, (cst.Continue, cst.Return, cst.Raise, cst.Break)):
+                return True
+            if isinstance(node, cst.Call):
+                name = self.model.callee(node) or ""
+                if name in lib.SLEEP_FUNCTIONS or name.rsplit(".", 1)[-1] == "sleep":
+                    return True
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "sleep":
+                    return True
+        return False
 
     # --- API profiles: which statuses and codes cannot succeed on retry -------------
 

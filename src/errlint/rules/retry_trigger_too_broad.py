@@ -8,7 +8,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import dotted_name, keyword_value, strip_await
+from errlint.linter.model import dotted_name, keyword_value
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryPath, RetryScope
 from errlint.linter.status import status_condition
@@ -217,6 +217,19 @@ async def fetch(url):
         async with client.get(url) as resp:
             return await resp.json()
 """,
+        # backoff `on_predicate` retries on a result, and a mounted urllib3 `Retry` is configuration.
+        """
+import backoff, requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+session = requests.Session()
+session.mount("https://", HTTPAdapter(max_retries=Retry(total=3, status_forcelist=[503])))
+@backoff.on_predicate(backoff.constant, lambda body: body["state"] == "pending", interval=5, max_time=300)
+def job_state(url):
+    r = session.get(url)
+    r.raise_for_status()
+    return r.json()
+""",
         # A worker loop that logs and moves on to the next job is not a retry.
         """
 import logging, requests
@@ -251,7 +264,7 @@ import tenacity as t
 async def fetch(client: httpx.AsyncClient, url):
     return (await client.get(url)).json()
 """,
-            message="`Exception` retries every error, including 4xx errors and bugs such as `TypeError`",
+            message="`Exception` retries every error, including bugs such as `TypeError`",
         ),
         Invalid(
             """
@@ -359,13 +372,25 @@ def fetch(url, retries=3):
         ),
         Invalid(
             """
+import httpx, stamina
+async def fetch(client: httpx.AsyncClient, url):
+    async for attempt in stamina.retry_context(on=Exception, attempts=3):  # flagged
+        with attempt:
+            r = await client.get(url)
+            r.raise_for_status()
+            return r.json()
+""",
+            message="`Exception` retries every error, including 4xx errors and bugs such as `TypeError`",
+        ),
+        Invalid(
+            """
 import requests
 from retrying import retry
 @retry(stop_max_attempt_number=3)  # flagged
 def fetch(url):
     return requests.get(url).json()
 """,
-            message="`@retry` without `retry_on_exception=` retries every exception, including 4xx errors and bugs such as `TypeError`",
+            message="`@retry` without `retry_on_exception=` retries every exception, including bugs such as `TypeError`",
         ),
     ]
 
@@ -381,7 +406,8 @@ def fetch(url):
                     yield report
         # Bare decorators (`@retry`, `@tenacity.retry`) retry every exception.
         for config in retry_configs(self.model):
-            if config.call is not None or config.function is None or config.name not in ("tenacity.retry", "retrying.retry"):
+            bare = config.call is None and config.function is not None
+            if not bare or config.name not in ("tenacity.retry", "retrying.retry"):
                 continue
             if not sends_requests(self.model, config.function):
                 continue
@@ -392,7 +418,7 @@ def fetch(url):
                 yield self.report(
                     node,
                     f"`{config_label(self.model, config)}` without `{keyword}` retries every exception, "
-                    "including 4xx errors and bugs such as `TypeError`",
+                    f"{self._including(config.function, RetryPath())}",
                 )
 
     # --- one retry path ------------------------------------------------------
@@ -443,29 +469,40 @@ def fetch(url):
             | {client.library for _, client in self.model.self_retrying_calls_in(container)}
         )
         library = libraries[0] if len(libraries) == 1 else None
+        including = self._including(container, path)
         decision = path.decision
         if path.handler is None and isinstance(decision, cst.Call) and decision is scope.config:
             # No `retry=` / `retry_on_exception=` at all.
             keyword = "retry=" if scope.library == "tenacity" else "retry_on_exception="
-            label = f"@{self.model.code(decision.func)}" if scope.kind == "decorator" else f"{self.model.code(decision.func)}(...)"
+            callee = self.model.code(decision.func)
+            label = f"@{callee}" if scope.kind == "decorator" else f"{callee}(...)"
             fix = self._tenacity_suggestion(decision, library) if scope.library == "tenacity" else None
             return self.report(
                 decision.func,
-                f"`{label}` without `{keyword}` retries every exception, including 4xx errors and bugs such as `TypeError`",
+                f"`{label}` without `{keyword}` retries every exception, {including}",
                 fix,
             )
         if name == "*":
             assert path.handler is not None
             return self.report(
                 path.handler.node,
-                "Bare `except:` retries every error, including 4xx errors and bugs such as `TypeError`",
+                f"Bare `except:` retries every error, {including}",
             )
         node = self._node_for(path, name)
         return self.report(
             node,
-            f"`{self.model.code(node)}` retries every error, including 4xx errors and bugs such as `TypeError`",
+            f"`{self.model.code(node)}` retries every error, {including}",
             self._suggestion(node, library) if library else None,
         )
+
+    def _including(self, container: cst.CSTNode, path: RetryPath) -> str:
+        """What else a catch-all retries: 4xx errors when the code raises them, bugs always."""
+        sdk = any(client.library in _STATUS_SOURCES for _, client in self.model.self_retrying_calls_in(container))
+        if sdk or any(
+            self._raises_status_errors(family, container, path) for family in ("requests", "httpx", "aiohttp", "urllib")
+        ):
+            return "including 4xx errors and bugs such as `TypeError`"
+        return "including bugs such as `TypeError`"
 
     def _node_for(self, path: RetryPath, name: str) -> cst.CSTNode:
         """The expression naming the exception `name` in the trigger (or the trigger itself)."""
@@ -565,7 +602,7 @@ def fetch(url):
         if names & _OPENAI_V1_NAMES:
             return True
         return any(
-            name.split(".")[1] in lib.OPENAI_MODULE_RESOURCES for name in names if name.startswith("openai.") and name.count(".")
+            name.split(".")[1] in lib.OPENAI_MODULE_RESOURCES for name in names if name.startswith("openai.")
         )
 
     # --- suggestions ------------------------------------------------------------

@@ -10,7 +10,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import Client, dotted_name, keyword_arg, keyword_value, positional_args, strip_await
+from errlint.linter.model import Client, keyword_arg, keyword_value, positional_args, strip_await
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryScope, exception_names
 from errlint.rules._retry_policy import (
@@ -310,6 +310,22 @@ async def fetch(url):
         ),
         Invalid(
             """
+import asyncio
+from aiohttp_retry import RetryClient, ExponentialRetry
+async def fetch(url):
+    async with RetryClient(retry_options=ExponentialRetry(attempts=3)) as client:
+        for attempt in range(3):
+            async with client.get(url) as resp:  # flagged
+                if resp.status >= 500:
+                    await asyncio.sleep(2 ** attempt)
+                    continue
+                return await resp.json()
+        raise RuntimeError(url)
+""",
+            message="`client.get` already retries (`RetryClient` retries 5xx responses), so the retry around it multiplies the attempts",
+        ),
+        Invalid(
+            """
 import boto3, time
 from botocore.exceptions import ClientError
 s3 = boto3.client("s3")
@@ -371,7 +387,9 @@ def refund(charge_id):
                     if path.handler is not None:
                         yield path.handler.try_node.body, Trigger(frozenset(path.handler.types), frozenset())
                     elif isinstance(scope.node, (cst.For, cst.While)):
-                        yield scope.node.body, Trigger(frozenset(), path.statuses | path.gated_statuses)
+                        statuses = path.statuses | path.gated_statuses
+                        if 200 not in statuses:  # a poll goes round on success too: a business condition
+                            yield scope.node.body, Trigger(frozenset(), statuses)
         yield from self._sdk_loops()
         yield from self._sdk_recursion()
 
@@ -499,14 +517,16 @@ def refund(charge_id):
                 targets = assign.targets if isinstance(assign, cst.Assign) else []
                 if any(self.model.qualname(target.target) == "openai.max_retries" for target in targets):
                     return None
-            return Inner(call, kind, "`openai`'s module client defaults to `max_retries=2`", retried, _SDK_STATUSES, None)
+            reason = "`openai`'s module client defaults to `max_retries=2`"
+            return Inner(call, kind, reason, retried, _SDK_STATUSES, None)
         if any(arg.star for arg in constructor.args):
             return None
         name = self.model.callee(constructor) or self.model.code(constructor.func)
         if kind == "boto3":
             if keyword_value(constructor, "config") is not None:
                 return None  # retry settings live in a `Config` errlint does not read
-            return Inner(call, kind, "botocore retries throttling, 5xx and connection errors", retried, _SDK_STATUSES, None)
+            reason = "botocore retries throttling, 5xx and connection errors"
+            return Inner(call, kind, reason, retried, _SDK_STATUSES, None)
         setting = lib.SELF_RETRY_SETTING.get(kind)
         if setting is None:
             return None
@@ -520,11 +540,12 @@ def refund(charge_id):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 return None
             reason = f"`{name}({setting}={value})`"
-        fix = self.fix(
-            f"Turn off the client's own retries with `{setting}=0`",
-            Applicability.DISPLAY,
-            self.replace(argument.value, "0") if argument is not None else add_keyword(self.model, constructor, f"{setting}=0"),
+        edit = (
+            self.replace(argument.value, "0")
+            if argument is not None
+            else add_keyword(self.model, constructor, f"{setting}=0")
         )
+        fix = self.fix(f"Turn off the client's own retries with `{setting}=0`", Applicability.DISPLAY, edit)
         return Inner(call, kind, reason, retried, _SDK_STATUSES, fix)
 
     def _options_off(self, call: cst.Call) -> bool:
@@ -548,9 +569,8 @@ def refund(charge_id):
         for scope in self.model.retry_scopes:
             if scope.kind != "mounted" or scope.config is None:
                 continue
-            mount = scope.node
-            if not isinstance(mount, cst.Call) or dotted_name(mount.func.value if isinstance(mount.func, cst.Attribute) else None) != receiver:  # type: ignore[arg-type]
-                continue
+            if not any(http.node is call for http in scope.http_calls):
+                continue  # mounted on another session
             retry = scope.config
             if self._retries_nothing(retry):
                 return None
@@ -565,7 +585,8 @@ def refund(charge_id):
                 if adapter_argument is not None
                 else None
             )
-            return Inner(call, "urllib3", f"the `Retry` mounted on `{receiver}`", lib.SELF_RETRIED_EXCEPTIONS["urllib3"], statuses, fix)
+            retried = lib.SELF_RETRIED_EXCEPTIONS["urllib3"]
+            return Inner(call, "urllib3", f"the `Retry` mounted on `{receiver}`", retried, statuses, fix)
         return None
 
     def _retries_nothing(self, retry: cst.Call) -> bool:
@@ -615,9 +636,8 @@ def refund(charge_id):
                     if attempts is not None and self.model.const_value(attempts) in (0, 1):
                         return None
                 statuses = frozenset().union(*(path.statuses for path in scope.paths))
-                return Inner(
-                    call, "aiohttp_retry", "`RetryClient` retries 5xx responses", lib.SELF_RETRIED_EXCEPTIONS["aiohttp_retry"], statuses, None
-                )
+                retried = lib.SELF_RETRIED_EXCEPTIONS["aiohttp_retry"]
+                return Inner(call, "aiohttp_retry", "`RetryClient` retries 5xx responses", retried, statuses, None)
         return None
 
     # --- does the outer retry fire on what the inner one retried? ----------------------

@@ -34,6 +34,7 @@ _STOPS = {
     "retrying": ("stop_max_attempt_number", "stop_max_delay", "stop_func", "stop"),
 }
 _URLLIB3_COUNTERS = ("connect", "read", "redirect", "status", "other")
+_ERRORS = frozenset(range(400, 600))
 
 
 class UnboundedRetry(Rule):
@@ -219,6 +220,19 @@ def fetch(url):
 @tenacity.retry(**RETRY)
 def fetch_again(url):
     return requests.get(url).json()
+""",
+        # aiohttp-retry (3 attempts by default) and stamina's retry_context are bounded.
+        """
+import httpx, stamina
+from aiohttp_retry import RetryClient, ExponentialRetry
+async def fetch(url):
+    async with RetryClient(retry_options=ExponentialRetry(statuses={503})) as client:
+        async with client.get(url) as resp:
+            return await resp.json()
+def fetch_sync(url):
+    for attempt in stamina.retry_context(on=httpx.TransportError):
+        with attempt:
+            return httpx.get(url).json()
 """,
         # A worker loop: each turn handles a new job, and success goes round too.
         """
@@ -544,8 +558,8 @@ def fetch(url):
         """A path that sends the same request again (not the next page, not a redirect)."""
         if path.handler is None:
             statuses = path.statuses | path.gated_statuses
-            if not statuses or statuses <= frozenset(range(300, 400)):
-                return False
+            if not statuses & _ERRORS or 200 in statuses:
+                return False  # polling (a 200 or 202 goes round too), following redirects: not a retry after an error
         sent = {
             node.value
             for http in scope.http_calls
@@ -567,6 +581,8 @@ def fetch(url):
             names = ", ".join(f"`{self.model.code(node)}`" for node in path.handler.type_nodes)
             return f"after {names}"
         statuses = path.statuses | path.gated_statuses
+        if statuses >= ALL_STATUSES:
+            return "on every status"
         if len(statuses) > len(ALL_STATUSES) // 2:
             return f"on every status except {describe(ALL_STATUSES - statuses)}"
         return f"on {describe(statuses)}"
@@ -577,7 +593,7 @@ def fetch(url):
         if not isinstance(function, cst.FunctionDef) or not isinstance(call, cst.Call) or not scope.paths:
             return None
         path = scope.paths[0]
-        if path.handler is None and (path.statuses | path.gated_statuses) <= frozenset(range(300, 400)):
+        if path.handler is None and not (path.statuses | path.gated_statuses) & _ERRORS:
             return None
         params = {
             param.name.value
