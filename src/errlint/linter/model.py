@@ -141,6 +141,25 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
+_SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+def walk_nodes(node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.CSTNode]:
+    """`node` and everything below it in source order, without libcst's copying traversal.
+
+    With `into_functions=False`, nested functions, lambdas and classes (and
+    everything inside them) are skipped: what runs *here*, not later.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        below = child_nodes(current)
+        if not into_functions:
+            below = [child for child in below if not isinstance(child, _SCOPE_NODES)]
+        stack.extend(reversed(below))
+
+
 class _Collector:
     """Records parents, children and the node kinds rules ask about, in one walk.
 

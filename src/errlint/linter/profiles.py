@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
+from errlint.linter.model import walk_nodes
+
 from errlint.linter.config import ConfigError
 
 if TYPE_CHECKING:
@@ -979,7 +981,7 @@ def reads_code(model: "Model", profile: Profile, nodes: Iterable[cst.CSTNode], d
         if container in seen:
             continue
         seen.add(container)
-        for node in _walk(container):
+        for node in walk_nodes(container):
             if isinstance(node, (cst.Subscript, cst.Call)):
                 keys = key_path(model, node)
                 if keys and (profile.is_code_path(keys) or profile.is_retry_decision_path(keys)):
@@ -995,14 +997,6 @@ def reads_code(model: "Model", profile: Profile, nodes: Iterable[cst.CSTNode], d
                 if target is not None:
                     stack.append((target.node, level - 1))
     return False
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
 
 
 OTHER = object()  # any value not written in the code or the profile
@@ -1030,7 +1024,7 @@ def value_condition(
     """
     literals: set[object] = set(values)
     mentioned = False
-    for node in _walk(expr):
+    for node in walk_nodes(expr):
         if isinstance(node, cst.Comparison):
             operands = [node.left, *(target.comparator for target in node.comparisons)]
             if any(is_field(operand) for operand in operands):

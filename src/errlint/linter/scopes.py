@@ -24,6 +24,7 @@ import libcst as cst
 from errlint.linter import libraries as lib
 from errlint.linter.model import (
     child_nodes,
+    walk_nodes,
     Handler,
     HttpCall,
     dotted_name,
@@ -390,17 +391,11 @@ def _mentions_name(call: cst.Call, name: str, skip: set[str]) -> bool:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value in skip:
             continue
-        if any(isinstance(node, cst.Name) and node.value == name for node in _walk(arg.value)):
+        if any(isinstance(node, cst.Name) and node.value == name for node in walk_nodes(arg.value)):
             return True
     return False
 
 
-def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(child_nodes(current))
 
 
 @dataclass
@@ -551,8 +546,8 @@ class _Walker:
         return [(kind, s) for kind, s in outcomes if s.certain or s.gated]
 
     def _is_bound(self, test: cst.BaseExpression) -> bool:
-        names = [node for node in _walk(test) if isinstance(node, cst.Name)]
-        if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in _walk(test)):
+        names = [node for node in walk_nodes(test) if isinstance(node, cst.Name)]
+        if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in walk_nodes(test)):
             return False
         return any(
             (self.target and name.value == self.target) or _BOUND_WORDS.search(name.value) for name in names
@@ -632,7 +627,7 @@ def path_calls(model: "Model", path: RetryPath) -> list[cst.Call]:
         containers.append(path.handler.node)
     found: list[cst.Call] = []
     for container in containers:
-        for node in _walk(container):
+        for node in walk_nodes(container):
             if isinstance(node, cst.Call) and node not in found:
                 found.append(node)
     return found
@@ -655,7 +650,7 @@ def handler_retry_loop(model: "Model", handler: Handler) -> cst.For | cst.While 
     attempts (`for attempt in range(n)`, `while ...`), not items. Covers loops
     around SDK calls, which are not `HttpCall`s and so have no `RetryScope`.
     """
-    if any(isinstance(node, (cst.Return, cst.Raise, cst.Break)) for node in _walk(handler.node.body)):
+    if any(isinstance(node, (cst.Return, cst.Raise, cst.Break)) for node in walk_nodes(handler.node.body)):
         return None
     loop = model.enclosing(handler.try_node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda))
     if not isinstance(loop, (cst.For, cst.While)) or not model.same_function(handler.try_node, loop):
@@ -734,7 +729,7 @@ def _mentions(
         if container in seen:
             continue
         seen.add(container)
-        for node in _walk(container):
+        for node in walk_nodes(container):
             if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
                 if _string_in(node, names):
                     return True
@@ -796,7 +791,7 @@ def path_sleeps(model: "Model", scope: RetryScope, path: RetryPath) -> list[cst.
     found = [
         node
         for container in containers
-        for node in _walk(container)
+        for node in walk_nodes(container)
         if isinstance(node, cst.Call) and is_sleep(model, node)
     ]
     if not found and scope.kind == "loop" and path.handler is not None:
@@ -819,7 +814,7 @@ def _sleeps_after_try(model: "Model", loop: cst.CSTNode, handler: Handler) -> li
         node
         for statement in block.body[index + 1 :]
         if isinstance(statement, cst.SimpleStatementLine)
-        for node in _walk(statement)
+        for node in walk_nodes(statement)
         if isinstance(node, cst.Call) and is_sleep(model, node)
     ]
 
@@ -893,13 +888,13 @@ def _grows(model: "Model", expr: cst.Name | cst.Attribute) -> bool:
     if not key:
         return False
     scope = model.binding_scope(expr, key) or model.module
-    for node in _walk(scope):
+    for node in walk_nodes(scope):
         if isinstance(node, cst.AugAssign) and dotted_name(node.target) == key:
             if isinstance(node.operator, (cst.MultiplyAssign, cst.PowerAssign, cst.LeftShiftAssign)):
                 return True
     for value in model.assigned_values(expr):
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Power, cst.LeftShift)):
-            if any(dotted_name(node) == key for node in _walk(value)):
+            if any(dotted_name(node) == key for node in walk_nodes(value)):
                 return True
     return False
 
@@ -909,7 +904,7 @@ def _wait_parts(model: "Model", expr: cst.CSTNode, flags: set[str], seen: set, d
         return
     seen.add(expr)
     names = retry_hint_names(model.settings)
-    for node in _walk(expr):
+    for node in walk_nodes(expr):
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)) and _string_in(node, names):
             flags.add("hint")
         elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Power, cst.LeftShift)):
@@ -954,7 +949,7 @@ def _wait_call(model: "Model", call: cst.Call, flags: set[str], seen: set, depth
             return
         if reads_retry_hint(model, target.node):
             flags.add("hint")
-        for statement in _walk(target.node):
+        for statement in walk_nodes(target.node):
             if isinstance(statement, cst.Return) and statement.value is not None:
                 _wait_parts(model, statement.value, flags, seen, depth + 1)
 

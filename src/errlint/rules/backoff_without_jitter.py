@@ -9,7 +9,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Edit, Fix, FixAvailability
-from errlint.linter.model import keyword_arg, keyword_value, positional_args
+from errlint.linter.model import walk_nodes, keyword_arg, keyword_value, positional_args
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
     RetryPath,
@@ -549,7 +549,7 @@ def fetch(url):
         if stop is not None and self._fewest(stop, "tenacity.stop_after_attempt") <= 2:
             return
         wait = self.model.resolve(wait)
-        waits = [node for node in _walk(wait) if isinstance(node, cst.Call)]
+        waits = [node for node in walk_nodes(wait) if isinstance(node, cst.Call)]
         if any(self.model.callee(node) in lib.TENACITY_RANDOM_WAITS for node in waits):
             return
         if not self._only_tenacity_waits(wait):
@@ -581,7 +581,7 @@ def fetch(url):
             return  # one finding per `wait=`
 
     def _only_tenacity_waits(self, wait: cst.BaseExpression) -> bool:
-        for node in _walk(wait):
+        for node in walk_nodes(wait):
             if isinstance(node, cst.Lambda):
                 return False
             if isinstance(node, cst.Call) and not (self.model.callee(node) or "").startswith("tenacity."):
@@ -676,7 +676,7 @@ def fetch(url):
     def _fewest(self, expr: cst.BaseExpression, stop_name: str) -> float:
         """The smallest attempt count among `stop_after_attempt(N)` in a stop expression."""
         fewest = math.inf
-        for node in _walk(self.model.resolve(expr)):
+        for node in walk_nodes(self.model.resolve(expr)):
             if isinstance(node, cst.Call) and self.model.callee(node) == stop_name and node.args:
                 value = self.model.const_value(node.args[0].value)
                 if isinstance(value, int):
@@ -708,19 +708,17 @@ def fetch(url):
         found: list[cst.ImportAlias] = []
         model = self.model
 
-        class Imports(cst.CSTVisitor):
-            def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-                if node.module is None or node.relative or isinstance(node.names, cst.ImportStar):
-                    return
-                module = lib.canonical(model.code(node.module))
-                if module != "tenacity":
-                    return
-                for alias in node.names:
-                    bound = alias.asname.name if alias.asname is not None else alias.name
-                    if isinstance(bound, cst.Name) and bound.value == local:
-                        found.append(alias)
-
-        self.model.module.visit(Imports())
+        for node in self.model.walk(self.model.module):
+            if not isinstance(node, cst.ImportFrom):
+                continue
+            if node.module is None or node.relative or isinstance(node.names, cst.ImportStar):
+                continue
+            if lib.canonical(model.code(node.module)) != "tenacity":
+                continue
+            for alias in node.names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name) and bound.value == local:
+                    found.append(alias)
         return found[0] if len(found) == 1 else None
 
 
@@ -741,9 +739,3 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))

@@ -8,7 +8,7 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter.findings import FixAvailability
-from errlint.linter.model import Handler, dotted_name, positional_args, string_value, strip_await
+from errlint.linter.model import walk_nodes, Handler, dotted_name, positional_args, string_value, strip_await
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.status import status_condition
 
@@ -598,7 +598,7 @@ async def call(client: httpx.AsyncClient, url):
             return True
         if self.model.http_calls_in(handler.try_node.body):
             return True
-        for node in _walk(handler.try_node.body):
+        for node in walk_nodes(handler.try_node.body):
             if isinstance(node, cst.Call):
                 root = dotted_name(node.func) or ""
                 parts = root.split(".")
@@ -622,13 +622,13 @@ async def call(client: httpx.AsyncClient, url):
         """Is response/body text read on an error path (not a page being scraped)?"""
         if needle is not None and _ERROR_PHRASE.search(needle):
             return True
-        for inner in _walk(source):
+        for inner in walk_nodes(source):
             key = string_value(inner) if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) else None
             if key in _ERROR_KEYS:
                 return True
         resolved = self.model.resolve(_unwrap(source)) if isinstance(_unwrap(source), cst.Name) else None
         if resolved is not None:
-            for inner in _walk(resolved):
+            for inner in walk_nodes(resolved):
                 key = string_value(inner) if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) else None
                 if key in _ERROR_KEYS:
                     return True
@@ -677,7 +677,7 @@ async def call(client: httpx.AsyncClient, url):
         if not names:
             return False
         scope = self.model.enclosing_function(assign) or self.model.module
-        for node in _walk(scope):
+        for node in walk_nodes(scope):
             tests: list[cst.CSTNode] = []
             if isinstance(node, (cst.If, cst.While)):
                 if isinstance(node, cst.If) and self._only_hints(node):
@@ -686,7 +686,7 @@ async def call(client: httpx.AsyncClient, url):
             elif isinstance(node, cst.Return) and node.value is not None:
                 tests = [node.value]
             for test in tests:
-                if any(isinstance(inner, cst.Name) and inner.value in names for inner in _walk(test)):
+                if any(isinstance(inner, cst.Name) and inner.value in names for inner in walk_nodes(test)):
                     return True
         return False
 
@@ -837,9 +837,3 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import dotted_name
+from errlint.linter.model import walk_nodes, dotted_name
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import handler_retry_loop
 from errlint.linter.status import status_condition
@@ -445,7 +445,7 @@ def fetch(url, creds):
         return events
 
     def _refreshes(self, node: cst.CSTNode) -> bool:
-        for child in _walk(node):
+        for child in walk_nodes(node, into_functions=False):
             if isinstance(child, cst.Call):
                 name = dotted_name(child.func) or ""
                 if name and _REFRESH_CALL.search(name.rsplit(".", 1)[-1]):
@@ -468,7 +468,7 @@ def fetch(url, creds):
         return bool(name) and _CREDENTIAL_NAME.search(name.rsplit(".", 1)[-1]) is not None
 
     def _sends(self, node: cst.CSTNode, function: cst.FunctionDef | None) -> bool:
-        for child in _walk(node):
+        for child in walk_nodes(node, into_functions=False):
             if not isinstance(child, cst.Call):
                 continue
             if self.model.http_call(child) is not None or self.model.self_retrying_client(child) is not None:
@@ -498,19 +498,11 @@ def fetch(url, creds):
         return False
 
     def _is_bound(self, test: cst.BaseExpression) -> bool:
-        names = [node.value for node in _walk(test) if isinstance(node, cst.Name)]
+        names = [node.value for node in walk_nodes(test, into_functions=False) if isinstance(node, cst.Name)]
         return bool(names) and all(_BOUND_NAME.search(name) for name in names)
 
 
 def _calls(node: cst.CSTNode) -> bool:
-    return any(isinstance(child, (cst.Call, cst.Await)) for child in _walk(node))
+    return any(isinstance(child, (cst.Call, cst.Await)) for child in walk_nodes(node, into_functions=False))
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(
-            child for child in current.children if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
-        )

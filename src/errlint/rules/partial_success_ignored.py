@@ -425,48 +425,35 @@ def viewer(query):
 
     def _reads(self, scope: cst.CSTNode, keys: frozenset[str]) -> bool:
         """A string naming one of `keys` (a subscript, `.get`, `in` test) or such an attribute appears in `scope`."""
-        found = False
-
-        class Reads(cst.CSTVisitor):
-            def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                nonlocal found
-                found = found or string_value(node) in keys
-
-            def visit_Attribute(self, node: cst.Attribute) -> None:
-                nonlocal found
-                found = found or node.attr.value in keys
-
-        scope.visit(Reads())
-        return found
+        for node in self.model.walk(scope):
+            if isinstance(node, cst.SimpleString) and string_value(node) in keys:
+                return True
+            if isinstance(node, cst.Attribute) and node.attr.value in keys:
+                return True
+        return False
 
     def _handed_on(self, scope: cst.CSTNode, name: str, origin: cst.CSTNode, depth: int = 0) -> bool:
         """The result bound to `name` (or its whole parsed body) is returned, stored or passed on."""
-        handed = False
         model = self.model
-        rule = self
-
-        class Uses(cst.CSTVisitor):
-            def visit_Name(self, node: cst.Name) -> None:
-                nonlocal handed
-                if handed or node.value != name or model.is_within(node, origin):
-                    return
-                top = _whole_body(model, node)
-                parent = model.parent(top)
-                if isinstance(parent, (cst.Return, cst.Yield)):
-                    handed = True
-                elif isinstance(parent, cst.Arg):
-                    call = model.parent(parent)
-                    callee = (dotted_name(call.func) or "").rsplit(".", 1)[-1] if isinstance(call, cst.Call) else ""
-                    handed = not _DISPLAY.match(callee)
-                elif isinstance(parent, cst.Assign) and parent.value is top and len(parent.targets) == 1:
-                    target = dotted_name(parent.targets[0].target)
-                    if target is None or "." in target:
-                        handed = True
-                    elif depth < 3 and target != name:
-                        handed = rule._handed_on(scope, target, origin, depth + 1)
-
-        scope.visit(Uses())
-        return handed
+        for node in model.walk(scope):
+            if not isinstance(node, cst.Name) or node.value != name or model.is_within(node, origin):
+                continue
+            top = _whole_body(model, node)
+            parent = model.parent(top)
+            if isinstance(parent, (cst.Return, cst.Yield)):
+                return True
+            if isinstance(parent, cst.Arg):
+                call = model.parent(parent)
+                callee = (dotted_name(call.func) or "").rsplit(".", 1)[-1] if isinstance(call, cst.Call) else ""
+                if not _DISPLAY.match(callee):
+                    return True
+            elif isinstance(parent, cst.Assign) and parent.value is top and len(parent.targets) == 1:
+                target = dotted_name(parent.targets[0].target)
+                if target is None or "." in target:
+                    return True
+                if depth < 3 and target != name and self._handed_on(scope, target, origin, depth + 1):
+                    return True
+        return False
 
     def _message(self, call: cst.Call, http: HttpCall | None, shape: _Shape) -> str:
         if http is None:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Edit, FixAvailability
-from errlint.linter.model import dotted_name, keyword_arg, keyword_value, positional_args
+from errlint.linter.model import walk_nodes, dotted_name, keyword_arg, keyword_value, positional_args
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
     RetryPath,
@@ -594,7 +594,7 @@ client = RetryClient(retry_options=retry_options)
         """Is the `wait=` value made only of tenacity's own strategies (no callback that could read a hint)?"""
         wait = self.model.resolve(wait)
         calls = 0
-        for node in _walk(wait):
+        for node in walk_nodes(wait):
             if isinstance(node, cst.Lambda):
                 return False
             if isinstance(node, cst.Call):
@@ -609,9 +609,3 @@ def _short(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))

@@ -9,7 +9,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import child_nodes, walk_nodes, dotted_name, keyword_value, positional_args, strip_await
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 
 _HEADER = "retry-after"
@@ -597,7 +597,7 @@ def fetch(url):
             else:
                 continue
             for test in tests:
-                for inner in _walk(test):
+                for inner in walk_nodes(test):
                     if isinstance(inner, cst.Name) and inner.value in aliases:
                         return True
                     if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) and self._is_header_name(inner):
@@ -736,7 +736,7 @@ def fetch(url):
 
     def _order(self, scope: cst.CSTNode) -> dict[cst.CSTNode, int]:
         if scope not in self._orders:
-            self._orders[scope] = {node: index for index, node in enumerate(_preorder(scope))}
+            self._orders[scope] = {node: index for index, node in enumerate(walk_nodes(scope))}
         return self._orders[scope]
 
     # --- fixes ---------------------------------------------------------------
@@ -824,22 +824,6 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
-
-
-def _preorder(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
 def _walk_scope(scope: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Nodes of a function or module body in source order, not entering nested functions or classes."""
     stack = [scope]
@@ -847,5 +831,5 @@ def _walk_scope(scope: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack.extend(
-            child for child in reversed(current.children) if not isinstance(child, (cst.FunctionDef, cst.ClassDef))
+            child for child in reversed(child_nodes(current)) if not isinstance(child, (cst.FunctionDef, cst.ClassDef))
         )

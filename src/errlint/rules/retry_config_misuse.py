@@ -434,16 +434,13 @@ session.get("https://api.example.com/health", timeout=5)
     def _module_url_schemes(self) -> list[str]:
         found = []
 
-        class Strings(cst.CSTVisitor):
-            def visit_SimpleString(self, node: cst.SimpleString) -> None:
-                match = _URL.match(string_value(node) or "")
-                if match:
-                    found.append(match.group(1))
-
-            def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        for node in self.model.strings:
+            match = _URL.match(string_value(node) or "")
+            if match:
+                found.append(match.group(1))
+        for node in self.model.walk(self.model.module):
+            if isinstance(node, cst.FormattedStringText):
                 match = _URL.match(node.value)
                 if match:
                     found.append(match.group(1))
-
-        self.model.module.visit(Strings())
         return found

@@ -8,7 +8,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import keyword_arg, positional_args
+from errlint.linter.model import walk_nodes, keyword_arg, positional_args
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import RetryPath, RetryScope, consults_server_retry_decision, is_sleep
 from errlint.linter.status import describe, status_condition_past_guards
@@ -356,7 +356,7 @@ def fetch(url, retries=3):
     def _subject(self, node: cst.CSTNode) -> str:
         """The condition as written, or its status comparison when the whole is too long to quote."""
         candidates = [node] + [
-            sub for sub in _walk(node)
+            sub for sub in walk_nodes(node, into_functions=False)
             if isinstance(sub, cst.Comparison) and status_condition_past_guards(self.model, sub) is not None
         ]
         for candidate in candidates:
@@ -405,7 +405,7 @@ def fetch(url, retries=3):
             return True
         blocks = [decision.body] + ([decision.orelse] if decision.orelse is not None else [])
         for block in blocks:
-            for node in _walk(block):
+            for node in walk_nodes(block, into_functions=False):
                 if isinstance(node, _FLOW) or (isinstance(node, cst.Call) and is_sleep(self.model, node)):
                     return True
                 if scope.kind == "recursion" and node is scope.anchor:
@@ -426,15 +426,6 @@ def fetch(url, retries=3):
         if bounds not in _FIXABLE_RANGES or any(arg.keyword or arg.star for arg in target.args):
             return None
         return self.fix(f"Retry only {_TRANSIENT}", Applicability.SAFE, self.replace(target, _TRANSIENT))
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if not isinstance(current, (cst.FunctionDef, cst.Lambda)):
-            stack.extend(current.children)
 
 
 def _which(statuses: frozenset[int]) -> str:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
-from errlint.linter.model import keyword_arg
+from errlint.linter.model import walk_nodes, keyword_arg
 from errlint.linter.profiles import Profile, key_path, sdk_error_attribute, value_condition
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import refreshes_credentials
@@ -404,7 +404,7 @@ async def search(client: httpx.AsyncClient, query):
 
     def _decides(self, if_node: cst.If) -> bool:
         """Does a branch of `if_node` leave, go round again or wait (rather than only prepare data)?"""
-        for node in _walk(if_node):
+        for node in walk_nodes(if_node):
             if isinstance(node, (cst.Continue, cst.Return, cst.Raise, cst.Break)):
                 return True
             if isinstance(node, cst.Call):
@@ -521,7 +521,7 @@ async def search(client: httpx.AsyncClient, query):
             return []
         if function is not None:
             for small in statements:
-                for node in _walk(small):
+                for node in walk_nodes(small):
                     if isinstance(node, cst.Call):
                         target = self.model.called_function(node)
                         if target is not None and target.node is function:
@@ -544,7 +544,7 @@ async def search(client: httpx.AsyncClient, query):
             isinstance(node, cst.Name) and node.value == target
             for call in calls
             for arg in call.node.args
-            for node in _walk(arg.value)
+            for node in walk_nodes(arg.value)
         )
 
     def _suggestion(self, value: cst.BaseExpression, statuses: frozenset[int], bad: frozenset[int]):
@@ -564,9 +564,3 @@ async def search(client: httpx.AsyncClient, query):
         )
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

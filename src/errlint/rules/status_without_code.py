@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import dotted_name
+from errlint.linter.model import child_nodes, walk_nodes, dotted_name
 from errlint.linter.profiles import Profile, reads_code
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import RetryPath, RetryScope, handler_retry_loop
@@ -462,7 +462,7 @@ def create(order):
                 qualified = self.model.qualname(current)
                 if qualified and lib.canonical(qualified) == name:
                     return current
-            stack.extend(current.children)
+            stack.extend(child_nodes(current))
         return None
 
     def _overloaded(self, profile: Profile, status: int, base: frozenset[int]) -> bool:
@@ -486,7 +486,7 @@ def create(order):
         names = {call.node for call in scope.http_calls}
         response_names = set()
         for statement in path.statements:
-            for node in _walk(statement):
+            for node in walk_nodes(statement):
                 if isinstance(node, cst.Assign) and self.model.http_call(node.value) is not None:
                     response_names.update(dotted_name(t.target) for t in node.targets)
                 elif isinstance(node, cst.WithItem) and node.asname is not None:
@@ -497,7 +497,7 @@ def create(order):
         response_names.discard(None)
         region = self._after_decision(path)
         for container in region:
-            for node in _walk(container):
+            for node in walk_nodes(container):
                 if isinstance(node, cst.Call) and node not in names and self._passes(node, response_names):
                     return True
         return False
@@ -513,7 +513,7 @@ def create(order):
     def _passes_error_on(self, container: cst.CSTNode, name: str | None) -> bool:
         if not name:
             return False
-        return any(isinstance(node, cst.Call) and self._passes(node, {name}) for node in _walk(container))
+        return any(isinstance(node, cst.Call) and self._passes(node, {name}) for node in walk_nodes(container))
 
     def _passes(self, call: cst.Call, names: set[str]) -> bool:
         """`call` receives one of `names` and is not a neutral wait/log/format call."""
@@ -541,9 +541,3 @@ def create(order):
         return f"This retry repeats every {status} without reading {field}, but `{profile.name}` also sends {status} with {codes}"
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)

@@ -9,7 +9,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
-from errlint.linter.model import Handler, HttpCall, dotted_name, keyword_value, strip_await
+from errlint.linter.model import walk_nodes, Handler, HttpCall, dotted_name, keyword_value, strip_await
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.status import describe, status_condition
 
@@ -681,7 +681,7 @@ class Client:
         if body in seen:
             return facts
         seen.add(body)
-        for node in _walk_same_function(body):
+        for node in walk_nodes(body, into_functions=False):
             if isinstance(node, cst.Raise) and node.exc is not None:
                 return None
             if not isinstance(node, cst.Call):
@@ -763,11 +763,3 @@ class Client:
         return names
 
 
-def _walk_same_function(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(
-            child for child in current.children if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef))
-        )
