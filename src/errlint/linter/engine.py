@@ -8,9 +8,11 @@ on the fixed text until nothing changes.
 from __future__ import annotations
 
 import ast
+import io
 import fnmatch
 import os
 import re
+import tokenize
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -156,14 +158,9 @@ def _apply_suppressions(
     suppressions = parse_suppressions(source)
     if not suppressions:
         return [finding for finding, _ in findings]
-    comment_texts = {comment.value for comment in model.comments}
-    lines = source.splitlines()
     # A `# noqa` inside a string literal is text, not a comment.
-    suppressions = [
-        s
-        for s in suppressions
-        if any(text in lines[s.line - 1] for text in comment_texts if "errlint" in text.lower() or "noqa" in text.lower())
-    ]
+    comment_lines = _comment_lines(source)
+    suppressions = [s for s in suppressions if s.line in comment_lines]
     kept = [finding for finding, lines in findings if not is_suppressed(suppressions, finding.code, lines)]
     if any(rule.code == UNUSED_SUPPRESSION for rule in rules):
         report_unused = explicitly_selected(settings, UNUSED_SUPPRESSION)
@@ -193,6 +190,18 @@ def _apply_suppressions(
                         )
                     )
     return kept
+
+
+def _comment_lines(source: str) -> set[int]:
+    """Lines holding a real comment token (only tokenized when a suppression-like text exists)."""
+    lines: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                lines.add(token.start[0])
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return lines
 
 
 def _statement_lines(model: Model, node: cst.CSTNode, finding: Finding) -> range:

@@ -101,15 +101,28 @@ class FunctionInfo:
 # Child fields in source order. libcst declares most node fields in source
 # order already; these are moved so that a definition's decorators come
 # before its body and an `except` clause's type before its block.
-_FIRST_FIELDS = ("leading_lines", "decorators", "header")
-_LAST_FIELDS = ("body", "handlers", "orelse", "finalbody", "footer", "trailing_whitespace")
+_FIRST_FIELDS = ("decorators",)
+_LAST_FIELDS = ("body", "handlers", "orelse", "finalbody")
+# Whitespace, comments and punctuation: half of all nodes, never asked about
+# by a rule (suppression comments are read from the tokens instead).
+_FORMATTING_FIELDS = frozenset(
+    {
+        "leading_lines", "lines_after_decorators", "header", "footer", "trailing_whitespace",
+        "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon", "colon",
+        "dot", "equal", "newline", "first_line", "empty_lines", "indent", "last_line",
+    }
+)
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
     names = _CHILD_FIELDS.get(kind)
     if names is None:
-        declared = [f.name for f in dataclasses.fields(kind)]
+        declared = [
+            f.name
+            for f in dataclasses.fields(kind)
+            if f.name not in _FORMATTING_FIELDS and not f.name.startswith("whitespace")
+        ]
         if kind is cst.IfExp:
             names = ("body", "test", "orelse")
         else:
@@ -169,9 +182,12 @@ class _Collector:
     """
 
     def __init__(self) -> None:
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.children: dict[cst.CSTNode, list[cst.CSTNode]] = {}
-        self.order: dict[cst.CSTNode, int] = {}
+        # Keyed by id(): libcst nodes hash through a Python-level __hash__,
+        # which alone cost a tenth of the walk. Every node stays alive with
+        # the module, so ids are stable and unique for the model's lifetime.
+        self.parents: dict[int, cst.CSTNode] = {}
+        self.children: dict[int, list[cst.CSTNode]] = {}
+        self.order: dict[int, int] = {}
         self.imports: dict[str, str] = {}
         self.calls: list[cst.Call] = []
         self.comparisons: list[cst.Comparison] = []
@@ -184,7 +200,6 @@ class _Collector:
         self.with_items: list[cst.WithItem] = []
         self.subscripts: list[cst.Subscript] = []
         self.attributes: list[cst.Attribute] = []
-        self.comments: list[cst.Comment] = []
         self.returns: list[cst.Return] = []
         self.lambdas: list[cst.Lambda] = []
         self.strings: list[cst.SimpleString] = []
@@ -205,7 +220,6 @@ class _Collector:
             cst.While: self.loops,
             cst.Try: self.tries,
             cst.WithItem: self.with_items,
-            cst.Comment: self.comments,
             cst.Return: self.returns,
             cst.Lambda: self.lambdas,
             cst.SimpleString: self.strings,
@@ -215,7 +229,7 @@ class _Collector:
         stack = [root]
         while stack:
             node = stack.pop()
-            order[node] = len(order)
+            order[id(node)] = len(order)
             kind = type(node)
             bucket = buckets.get(kind)
             if bucket is not None:
@@ -224,9 +238,9 @@ class _Collector:
                 self._record_import(node)
             below = child_nodes(node)
             if below:
-                children[node] = below
+                children[id(node)] = below
                 for child in below:
-                    parents[child] = node
+                    parents[id(child)] = node
                 stack.extend(reversed(below))
 
     def _record_import(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -272,7 +286,6 @@ class Model:
         self.with_items = collector.with_items
         self.subscripts = collector.subscripts
         self.attributes = collector.attributes
-        self.comments = collector.comments
         self.classes = collector.classes
         self.functions: dict[cst.FunctionDef, FunctionInfo] = {
             node: self._function_info(node) for node in collector.functions
@@ -341,11 +354,11 @@ class Model:
     # --- tree navigation -----------------------------------------------------
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.parents.get(node)
+        return self.parents.get(id(node))
 
     def children(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """Direct children in source order (use instead of libcst's slow `node.children`)."""
-        return self._children.get(node, [])
+        return self._children.get(id(node), [])
 
     def walk(self, node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.CSTNode]:
         """`node` and every node below it, in source order (use instead of `node.visit(...)`)."""
@@ -358,19 +371,23 @@ class Model:
                 current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
             ):
                 continue
-            below = children.get(current)
+            below = children.get(id(current))
             if below:
                 stack.extend(reversed(below))
 
     def before(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
         """Does `first` start before `second` in the source?"""
-        return self._order.get(first, -1) < self._order.get(second, -1)
+        return self._order.get(id(first), -1) < self._order.get(id(second), -1)
+
+    def contains(self, node: cst.CSTNode) -> bool:
+        """Is `node` part of this file's tree (rather than built by a rule)?"""
+        return id(node) in self._order
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        current = self.parents.get(node)
+        current = self.parents.get(id(node))
         while current is not None:
             yield current
-            current = self.parents.get(current)
+            current = self.parents.get(id(current))
 
     def enclosing(self, node: cst.CSTNode, kinds: type[N] | tuple[type, ...]) -> N | None:
         for ancestor in self.ancestors(node):
@@ -576,7 +593,7 @@ class Model:
     # --- functions -----------------------------------------------------------
 
     def _function_info(self, node: cst.FunctionDef) -> FunctionInfo:
-        class_node = self.parents.get(self.parents.get(node)) if self.parents.get(node) else None
+        class_node = self.parent(self.parent(node)) if self.parent(node) else None
         owner = class_node if isinstance(class_node, cst.ClassDef) else None
         qualified = f"{owner.name.value}.{node.name.value}" if owner else node.name.value
         decorators = []
@@ -734,7 +751,7 @@ class Model:
         `client.chat.completions.create(...)`, `self.s3.put_object(...)`,
         `openai.chat.completions.create(...)` (openai's module client). Such
         calls are not `HttpCall`s. The module client's constructor is not in
-        the tree (check `constructor in model.parents` before editing it).
+        the tree (check `model.contains(constructor)` before editing it).
         """
         func = call.func
         if not isinstance(func, cst.Attribute) or func.attr.value in ("close", "with_options", "copy"):

@@ -750,7 +750,7 @@ def profile_for_call(model: "Model", call: "HttpCall | cst.Call") -> Profile | N
 def profile_for_client(model: "Model", client: "Client") -> Profile | None:
     """The profile for an HTTP or SDK client object (by class, then by `base_url=`)."""
     profiles = active_profiles(model.settings)
-    name = model.callee(client.constructor) if client.constructor in model.parents else None
+    name = model.callee(client.constructor) if model.contains(client.constructor) else None
     name = name or client.library
     found = profiles.for_client(name) if name else None
     if found is None:
@@ -808,7 +808,7 @@ def _receiver_constructor(model: "Model", http: "HttpCall") -> cst.Call | None:
     if not isinstance(func, cst.Attribute):
         return None
     client = model.client_for(func.value)
-    if client is None or client.constructor not in model.parents:
+    if client is None or not model.contains(client.constructor):
         return None
     return client.constructor
 

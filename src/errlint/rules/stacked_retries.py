@@ -510,7 +510,7 @@ def refund(charge_id):
         if retried is None or self._options_off(call):
             return None
         constructor = client.constructor
-        in_tree = constructor in self.model.parents or any(constructor is node for node in self.model.calls)
+        in_tree = self.model.contains(constructor) or any(constructor is node for node in self.model.calls)
         if not in_tree:
             # openai's module client: `openai.max_retries = 0` turns it off.
             for assign in self.model.assigns:
@@ -602,7 +602,7 @@ def refund(charge_id):
 
     def _transport(self, call: cst.Call, receiver: str | None) -> Inner | None:
         client = self.model.clients.get(receiver or "")
-        if client is None or client.library != "httpx" or client.constructor not in self.model.parents:
+        if client is None or client.library != "httpx" or not self.model.contains(client.constructor):
             return None
         transport = keyword_value(client.constructor, "transport")
         if transport is None:

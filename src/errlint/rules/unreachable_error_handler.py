@@ -615,7 +615,7 @@ class Client:
                     return False
                 continue
             client = self.model.client_for(call.node.func.value) if isinstance(call.node.func, cst.Attribute) else None
-            if client is None or client.constructor not in self.model.parents:
+            if client is None or not self.model.contains(client.constructor):
                 return False  # a session built elsewhere may raise in a response hook
         return True
 
