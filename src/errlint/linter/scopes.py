@@ -974,3 +974,23 @@ def singles_out_errors(path: RetryPath) -> bool:
     statuses = path.statuses | path.gated_statuses
     errors = frozenset(range(400, 600))
     return bool(statuses) and statuses <= errors and len(statuses) < len(errors) // 2
+
+
+_READINESS_WORDS = re.compile(
+    r"wait(ing|s)?[ _]+(for|until)|until[ _].*\bready\b|become(s|ing)?[ _]+(ready|available|healthy)|"
+    r"\bis[ _]+(up|ready|reachable)\b|\b(not|wasn't|isn't)[ _]+(yet[ _]+)?(ready|reachable|up)\b|to[ _]+start\b",
+    re.I,
+)
+
+
+def waits_for_readiness(model: "Model", scope: RetryScope) -> bool:
+    """A loop that waits for a service to come up (its code and messages talk about waiting or readiness).
+
+    Such a loop is one client polling on a fixed cadence, not many clients
+    retrying a shared API, so a constant sleep there is the right thing.
+    """
+    if scope.kind != "loop":
+        return False
+    function = model.enclosing_function(scope.node)
+    name = function.name.value if function is not None else ""
+    return bool(_READINESS_WORDS.search(model.code(scope.node)) or re.search(r"wait|ready|healthy", name, re.I))

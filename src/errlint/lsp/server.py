@@ -195,6 +195,17 @@ class ErrlintServer(LanguageServer):
         self.log(f"errlint: reloading configuration ({reason})")
         self.refresh_all(reason)
 
+    def expect_settings(self) -> None:
+        """Until `settings_arrived`, linting waits (a bounded time) for the client's settings."""
+        self._ready = asyncio.Event()
+
+    def settings_arrived(self) -> bool:
+        """Let linting go ahead; True if it already had (the wait timed out)."""
+        already = self._ready is None or self._ready.is_set()
+        if self._ready is not None:
+            self._ready.set()
+        return already
+
     async def wait_until_ready(self, timeout: float) -> None:
         """Wait (a bounded time) for the client's settings, so the first lint already uses them."""
         if self._ready is None or self._ready.is_set():
@@ -218,7 +229,7 @@ def _known_codes() -> tuple[str, ...]:
 
 
 def initialize(ls: ErrlintServer, params: types.InitializeParams) -> None:
-    ls._ready = asyncio.Event()
+    ls.expect_settings()
     ls.client = ClientFeatures.from_capabilities(params.capabilities)
     # pygls negotiated the position encoding from `general.positionEncodings` (the
     # client's first choice among UTF-8/16/32, else UTF-16) and advertises it.
@@ -257,9 +268,7 @@ async def initialized(ls: ErrlintServer, params: types.InitializedParams) -> Non
     except asyncio.TimeoutError:
         ls.log("errlint: the client did not answer workspace/configuration; using the other settings", types.MessageType.Warning)
     finally:
-        already_linted = ls._ready is not None and ls._ready.is_set()
-        if ls._ready is not None:
-            ls._ready.set()
+        already_linted = ls.settings_arrived()
     if already_linted and ls.settings.snapshot() != before:
         ls.refresh_all("the editor settings arrived")
 

@@ -35,6 +35,7 @@ CONFIG_NAMES: dict[str, str] = {
 _API_MODULES = ("openai", "anthropic", "stripe", "boto3", "botocore", "google")
 
 # Names that bound a hand-written loop: counters, deadlines, stop flags.
+_DECISION_CALL = re.compile(r"^(can|should|is|may|must)_|retryable|^(allow|accept)", re.I)
 BOUND_NAMES = re.compile(
     r"attempt|retr|tries|try|count|max|limit|deadline|time|elapsed|budget|remaining|left|expire|until|"
     r"stop|running|shutdown|closed|cancel|is_set|alive|exhaust|give_?up|^[ijkn]$|^n_|_n$",
@@ -186,6 +187,10 @@ def mentions_bound(model: "Model", expr: cst.CSTNode, counters: frozenset[str] =
                 return True
             if isinstance(node.func, cst.Name) and node.func.value == "len":
                 return True
+            if _DECISION_CALL.search((dotted_name(node.func) or "").rsplit(".", 1)[-1]):
+                # `handler.can_retry(state=retry_state, error=e)` decides per
+                # error, whatever its arguments are called.
+                continue
             if isinstance(node.func, cst.Attribute):
                 stack.append(node.func.value)  # `self.retries.left()`: the receiver still counts
             stack.extend(arg.value for arg in node.args)

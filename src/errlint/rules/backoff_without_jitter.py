@@ -15,6 +15,7 @@ from errlint.linter.scopes import (
     RetryPath,
     RetryScope,
     goes_round_on_success,
+    waits_for_readiness,
     library_paths,
     path_sleeps,
     singles_out_errors,
@@ -97,6 +98,20 @@ class BackoffWithoutJitter(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # Waiting for a local service to come up is one client polling, not a thundering herd.
+        """
+import time, requests
+def wait_for_server(url, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.ConnectionError:
+            if time.time() > deadline:
+                raise TimeoutError(f"{url} was not reachable within {timeout}s")
+            time.sleep(1)
+""",
         # Honouring Retry-After exactly: jitter must not shorten it; 5xx get full jitter with a cap.
         """
 import time, random, requests
@@ -486,7 +501,7 @@ def fetch(url):
                 continue
             if not singles_out_errors(path):
                 polling = goes_round_on_success(self.model, scope) if polling is None else polling
-                if polling:
+                if polling or waits_for_readiness(self.model, scope):
                     continue  # fixed-interval polling: failures wait the poll interval
             for sleep in path_sleeps(self.model, scope, path):
                 if sleep in reported or not sleep.args:

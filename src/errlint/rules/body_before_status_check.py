@@ -74,6 +74,16 @@ class BodyBeforeStatusCheck(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # The parsed body is validated (and an error body raises) before it is indexed.
+        """
+import requests
+def bearer_token(url, key, secret):
+    resp = requests.post(url, auth=(key, secret), data={"grant_type": "client_credentials"})
+    data = resp.json()
+    if data.get("token_type") != "bearer":
+        raise RuntimeError(f"unexpected token response: {data}")
+    return data["access_token"]
+""",
         # raise_for_status first.
         """
 import requests
@@ -360,7 +370,11 @@ def items(url):
             if found is None:
                 continue
             http, name = found
-            if not unchecked_at(self.model, http, name, subscript) or self._expects_other_shapes(subscript):
+            if (
+                not unchecked_at(self.model, http, name, subscript)
+                or self._expects_other_shapes(subscript)
+                or self._body_validated(subscript)
+            ):
                 continue
             reported.add(parse)
             what = name if name is not None else f"{self.model.code(http.node.func)}(...)"
@@ -369,6 +383,25 @@ def items(url):
                 f"The body of `{what}` is indexed before its status is checked, so an error response is read as data",
                 self._fix(http.library, name, parse),
             )
+
+    def _body_validated(self, subscript: cst.Subscript) -> bool:
+        """An earlier `if` tests the parsed body and raises or returns: an error body never gets here."""
+        if not isinstance(subscript.value, cst.Name):
+            return False
+        body = subscript.value.value
+        function = self.model.enclosing_function(subscript)
+        for branch in self.model.ifs:
+            if self.model.enclosing_function(branch) is not function or not self.model.before(branch, subscript):
+                continue
+            if self.model.is_within(subscript, branch):
+                continue
+            tests_body = any(
+                isinstance(node, cst.Name) and node.value == body for node in self.model.walk(branch.test)
+            )
+            leaves = any(isinstance(node, (cst.Raise, cst.Return)) for node in self.model.walk(branch.body))
+            if tests_body and leaves:
+                return True
+        return False
 
     def _expects_other_shapes(self, node: cst.CSTNode) -> bool:
         return any(set(handler.types) & _KEY_ERROR_CATCHERS for handler in self.model.handlers_around(node))

@@ -113,6 +113,13 @@ class PartialSuccessIgnored(Rule):
     fix_availability = FixAvailability.NONE
 
     VALID = [
+        # A test that only inspects the request that was sent trusts nothing in the body.
+        """
+import requests
+def test_token_is_sent(session):
+    response = session.get("https://slack.com/api/auth.test")
+    assert "token" in response.request.url
+""",
         # helpers.bulk raises BulkIndexError on item errors by default.
         """
 from elasticsearch import Elasticsearch, helpers
@@ -369,11 +376,26 @@ def viewer(query):
         if isinstance(parent, (cst.Return, cst.Yield)) or isinstance(parent, cst.Arg):
             return
         bound = self._bound_name(node)
-        if bound is not None and self._handed_on(scope, bound, call):
+        if bound is not None and (self._handed_on(scope, bound, call) or not self._body_read(scope, bound, call)):
             return
         if not isinstance(parent, (cst.Expr, cst.Assign, cst.AnnAssign, cst.WithItem, cst.Attribute, cst.Subscript)):
             return
         yield self.report(call, self._message(call, http, shape))
+
+    def _body_read(self, scope: cst.CSTNode, name: str, origin: cst.CSTNode) -> bool:
+        """Is the response trusted: its body read (`.json()`, `r["..."]`) or its status taken as success?
+
+        A test that only inspects `response.request` trusts nothing the server said.
+        """
+        for node in self.model.walk(scope):
+            if not isinstance(node, cst.Name) or node.value != name or self.model.is_within(node, origin):
+                continue
+            parent = self.model.parent(node)
+            if isinstance(parent, cst.Subscript) and parent.value is node:
+                return True
+            if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in _BODY_ATTRIBUTES:
+                return True
+        return False
 
     def _bound_name(self, node: cst.CSTNode) -> str | None:
         parent = self.model.parent(node)
@@ -459,6 +481,15 @@ def viewer(query):
         if http is None:
             return f"`{self.model.code(call.func)}(...)` {shape.message}"
         return f"This {shape.api} {'call' if shape is _SLACK else 'response'} {shape.message}"
+
+
+# Using any of these trusts the response: its body, or its status as the success signal.
+_BODY_ATTRIBUTES = frozenset(
+    {
+        "json", "text", "content", "data", "body", "get", "read", "iter_content", "iter_lines",
+        "raise_for_status", "status_code", "status", "ok", "is_success",
+    }
+)
 
 
 def _whole_body(model, node: cst.CSTNode) -> cst.CSTNode:

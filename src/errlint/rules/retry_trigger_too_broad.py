@@ -112,6 +112,22 @@ class RetryTriggerTooBroad(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # `except Exception` whose retry is decided per error by a handler predicate (slack_sdk's shape).
+        """
+import urllib.request
+def send(req, retry_handlers, state):
+    while True:
+        try:
+            with urllib.request.urlopen(req) as res:
+                return res.read()
+        except Exception as err:
+            for handler in retry_handlers:
+                if handler.can_retry(state=state, error=err):
+                    handler.prepare_for_next_attempt(state=state, error=err)
+                    break
+            if state.next_attempt_requested is False:
+                raise err
+""",
         # Transient exceptions only.
         """
 import requests

@@ -87,6 +87,17 @@ class WrongSuccessTest(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # A streaming connection opens with 200; anything else is the error path.
+        """
+import requests
+def stream(session: requests.Session, method, url):
+    with session.request(method, url, stream=True) as resp:
+        if resp.status_code == 200:
+            for line in resp.iter_lines():
+                yield line
+        else:
+            raise RuntimeError(resp.status_code)
+""",
         # `== 200` picks the parsing branch; raise_for_status handles failures and 201/204 fall through.
         """
 import requests
@@ -446,7 +457,22 @@ def patch(url, body):
         return found[0] if found is not None else None
 
     def _varied_success(self, http: HttpCall) -> bool:
-        return http.method in _WRITES or (http.method is None and http.method_from_argument)
+        if http.method in _WRITES:
+            return True
+        return http.method is None and http.method_from_argument and not self._streams(http)
+
+    def _streams(self, http: HttpCall) -> bool:
+        """A streaming request (`stream=True`, or reading `resp.content` as a stream): success is the stream opening with 200."""
+        if self.model.const_value(http.keyword("stream")) is True:
+            return True
+        function = http.function
+        if function is None:
+            return False
+        return any(
+            isinstance(node, cst.Attribute) and node.attr.value in ("content", "iter_lines", "iter_any")
+            and isinstance(self.model.parent(node), (cst.For, cst.Attribute))
+            for node in self.model.walk(function.body)
+        )
 
     def _decides_success(self, comparison: cst.Comparison) -> bool:
         """The comparison is (part of) an `if`/conditional test, a returned value or an assigned flag."""
