@@ -40,6 +40,16 @@ PACKAGES = [
     "google-api-core",
     "elasticsearch",
     "openai",
+    "apprise",
+    "huggingface_hub",
+    "influxdb-client",
+    "twilio",
+    "msal",
+    "dropbox",
+    "sendgrid",
+    "pyTelegramBotAPI",
+    "zulip",
+    "Mastodon.py",
 ]
 
 

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args and args[0] == "lsp":
             from errlint.lsp.server import serve
 
-            return serve() or EXIT_CLEAN
+            return serve(args[1:]) or EXIT_CLEAN
         if args and args[0] == "check":
             args = args[1:]
         return _check_command(args)

@@ -725,7 +725,19 @@ def path_matches(path: str, pattern: str) -> bool:
 
 
 def profile_for_call(model: "Model", call: "HttpCall | cst.Call") -> Profile | None:
-    """The profile for an HTTP call (by URL host, client class or `base_url`) or an SDK call."""
+    """The profile for an HTTP call (by URL host, client class or `base_url`) or an SDK call.
+
+    Answers are kept per model: rules ask about the same calls many times and
+    working out a call's URL is not cheap.
+    """
+    cache = model.__dict__.setdefault("_profile_for_call", {})
+    key = id(call)
+    if key not in cache:
+        cache[key] = _profile_for_call(model, call)
+    return cache[key]
+
+
+def _profile_for_call(model: "Model", call: "HttpCall | cst.Call") -> Profile | None:
     profiles = active_profiles(model.settings)
     if not profiles:
         return None

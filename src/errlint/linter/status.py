@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from errlint.linter.model import UNKNOWN, dotted_name, strip_await
+from errlint.linter.model import UNKNOWN, dotted_name, strip_await, walk_nodes
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model
@@ -50,16 +50,36 @@ class StatusCondition:
 
 def status_condition(model: "Model", expr: cst.BaseExpression) -> StatusCondition | None:
     """The statuses for which `expr` holds, or None when it does not look at a status."""
-    evaluator = _Evaluator(model)
+    return _cached(model, expr, _Evaluator)
+
+
+def _cached(model: "Model", expr: cst.BaseExpression, kind: type["_Evaluator"]) -> StatusCondition | None:
+    # Several rules ask about the same conditions; answers are kept per model.
+    cache = model.__dict__.setdefault("_status_conditions", {})
+    key = (id(expr), kind)
+    if key not in cache:
+        cache[key] = _evaluate(kind(model), expr)
+    return cache[key]
+
+
+def _evaluate(evaluator: "_Evaluator", expr: cst.BaseExpression) -> StatusCondition | None:
+    """Evaluate once per interval between the condition's breakpoints, not once per status.
+
+    A condition's truth can only change at the numbers it mentions (and the
+    century boundaries `.ok`-style properties and `// 100` use), so every
+    status in an interval between two breakpoints gets the same answer.
+    """
     if not evaluator.mentions_status(expr):
         return None
-    certain, possible = set(), set()
-    for status in ALL_STATUSES:
-        value = evaluator.truth(expr, status)
+    points = sorted({100, 600} | {p for p in evaluator.breakpoints(expr) if 100 < p < 600})
+    certain: set[int] = set()
+    possible: set[int] = set()
+    for start, stop in zip(points, points[1:]):
+        value = evaluator.truth(expr, start)
         if value is True:
-            certain.add(status)
+            certain.update(range(start, stop))
         elif value is None:
-            possible.add(status)
+            possible.update(range(start, stop))
     return StatusCondition(frozenset(certain), frozenset(possible))
 
 
@@ -146,6 +166,27 @@ class _Evaluator:
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
             return self.mentions_status(expr.expression)
         return self.property_set(expr) is not None
+
+    def breakpoints(self, expr: cst.BaseExpression) -> set[int]:
+        """Statuses where the truth of `expr` may change."""
+        points = {200, 300, 400, 500}  # where `.ok`, `is_success`, `is_error`... change
+        for node in walk_nodes(expr):
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.FloorDivide):
+                divisor = self.model.const_value(node.right)
+                if isinstance(divisor, int) and 0 < divisor <= 600:
+                    points.update(range(0, 601, divisor))
+            if not isinstance(node, cst.Comparison):
+                continue
+            for operand in (node.left, *(target.comparator for target in node.comparisons)):
+                value = self._status_values(operand)
+                if isinstance(value, int):
+                    points.update((value, value + 1))
+                elif isinstance(value, range) and value.step == 1:
+                    points.update((value.start, value.stop))
+                elif value is not None:
+                    for item in value:  # type: ignore[union-attr]
+                        points.update((item, item + 1))
+        return points
 
     def _status_values(self, expr: cst.BaseExpression) -> object | None:
         value = self.model.const_value(expr)
@@ -244,17 +285,7 @@ def status_condition_past_guards(model: "Model", expr: cst.BaseExpression) -> St
     "only when something else holds". Guards: `isinstance(...)`,
     `hasattr(...)`, `x is not None`.
     """
-    evaluator = _PastGuards(model)
-    if not evaluator.mentions_status(expr):
-        return None
-    certain, possible = set(), set()
-    for status in ALL_STATUSES:
-        value = evaluator.truth(expr, status)
-        if value is True:
-            certain.add(status)
-        elif value is None:
-            possible.add(status)
-    return StatusCondition(frozenset(certain), frozenset(possible))
+    return _cached(model, expr, _PastGuards)
 
 
 class _PastGuards(_Evaluator):

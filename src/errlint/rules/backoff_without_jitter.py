@@ -723,7 +723,8 @@ def fetch(url):
         found: list[cst.ImportAlias] = []
         model = self.model
 
-        for node in self.model.walk(self.model.module):
+        for node in self.model.module.body:
+            node = node.body[0] if isinstance(node, cst.SimpleStatementLine) and node.body else node
             if not isinstance(node, cst.ImportFrom):
                 continue
             if node.module is None or node.relative or isinstance(node.names, cst.ImportStar):
