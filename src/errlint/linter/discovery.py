@@ -1,7 +1,10 @@
 """Which files to lint: walk directories, honour .gitignore and exclude patterns.
 
-Directories are walked without following links into folders already seen, so
-a symlink loop is reported once instead of recursing forever. Files named
+Directories are walked without following links into folders already seen: a
+link back to a folder being walked (a loop) is reported once instead of
+recursing forever, and a second route to a folder already linted is skipped.
+Only regular files are read: a broken link, a link loop or a FIFO named
+`*.py` is reported, never opened (opening a FIFO would wait forever). Files named
 explicitly on the command line are always linted unless `--force-exclude`
 (pre-commit passes every staged file by name, so it needs the excludes to
 apply to them too).
@@ -9,7 +12,9 @@ apply to them too).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +46,11 @@ def discover(paths: list[Path], settings: Settings, force_exclude: bool = False)
         else:
             if force_exclude and (is_excluded(path, settings) or _gitignored(path, settings)):
                 continue
-            resolved = path.resolve()
+            problem = _not_a_file(path)
+            if problem and problem != NOT_REGULAR:  # a FIFO named explicitly is read, as asked
+                found.problems.append((path, problem))
+                continue
+            resolved = Path(os.path.realpath(path))
             if resolved not in seen_files:
                 seen_files.add(resolved)
                 found.files.append(path)
@@ -53,11 +62,13 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
     visited_dirs: set[Path] = set()
     ignores = _inherited_gitignores(root) if settings.respect_gitignore else []
 
-    def visit(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
-        real = directory.resolve()
-        if real in visited_dirs:
-            found.problems.append((directory, f"skipped: directory loop (already visited as {real})"))
+    def visit(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]], walking: tuple[Path, ...]) -> None:
+        real = Path(os.path.realpath(directory))
+        if real in walking:
+            found.problems.append((directory, f"skipped: directory link loop (points back to {real})"))
             return
+        if real in visited_dirs:
+            return  # another route to a folder already linted
         visited_dirs.add(real)
         if settings.respect_gitignore:
             spec = _read_gitignore(directory / ".gitignore")
@@ -73,18 +84,40 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
             try:
                 is_dir = entry.is_dir()
             except OSError:
-                continue
+                is_dir = False  # a link loop: reported below when it is named like Python
             if is_excluded(path, settings, walk_root=root) or _ignored_by(path, is_dir, ignores):
                 continue
             if is_dir:
-                visit(path, ignores)
+                visit(path, ignores, (*walking, real))
             elif entry.name.endswith(PYTHON_SUFFIXES):
-                resolved = path.resolve()
+                problem = _not_a_file(path)
+                if problem:
+                    found.problems.append((path, problem))
+                    continue
+                resolved = Path(os.path.realpath(path))
                 if resolved not in seen_files:
                     seen_files.add(resolved)
                     found.files.append(path)
 
-    visit(root, ignores)
+    visit(root, ignores, ())
+
+
+NOT_REGULAR = "skipped: not a regular file"
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` is not a regular file that can be read, or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if os.path.islink(path):
+            if error.errno == errno.ELOOP:
+                return "skipped: symbolic link loop"
+            return f"skipped: broken symbolic link (to {os.readlink(path)})"
+        return f"cannot read: {error.strerror or error}"
+    if not stat.S_ISREG(mode):
+        return NOT_REGULAR
+    return None
 
 
 def _read_gitignore(path: Path) -> pathspec.PathSpec | None:

@@ -20,6 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Position
+from errlint.linter.positions import FastPositions
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings
@@ -427,14 +428,27 @@ class Model:
     # --- positions -----------------------------------------------------------
 
     def range_of(self, node: cst.CSTNode) -> tuple[Position, Position]:
+        code_range = None
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)  # type: ignore[assignment]
-        code_range = self._positions[node]
+            # Generates only the statement around `node` (see positions.py);
+            # None when unsure, and then libcst's whole-module positions.
+            code_range = self._fast_positions.range_of(node)
+            if code_range is None:
+                wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+                self._positions = wrapper.resolve(PositionProvider)  # type: ignore[assignment]
+        if code_range is None:
+            code_range = self._positions[node]  # type: ignore[index]
         return (
             Position(code_range.start.line, code_range.start.column),
             Position(code_range.end.line, code_range.end.column),
         )
+
+    @functools.cached_property
+    def _fast_positions(self) -> FastPositions:
+        # `source` is the text that was parsed, when the caller set it; libcst
+        # regenerates it exactly otherwise (a fifth of the cost of positions).
+        source = getattr(self, "source", None)
+        return FastPositions(self.module, self.module.code if source is None else source, self.parent)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

@@ -364,10 +364,36 @@ def _loop_scope(model: "Model", loop: cst.For | cst.While) -> RetryScope | None:
         return None
     if isinstance(loop, cst.For) and not _is_attempt_loop(model, loop, http_calls):
         return None
+    if isinstance(loop, cst.While) and _takes_next_item(model, loop):
+        return None
     paths = _Walker(model, loop).retry_paths()
     if not paths:
         return None
     return RetryScope("loop", "hand", loop, None, http_calls, paths, anchor=loop)
+
+
+_NEXT_ITEM_METHODS = frozenset({"pop", "popleft", "popitem", "get_nowait", "pop_front"})
+
+
+def _takes_next_item(model: "Model", loop: cst.While) -> bool:
+    """`while targets: target = targets.pop(0)` works through a queue: each round sends a new request.
+
+    An error there skips to the next item (`continue`); it does not retry.
+    """
+    for small in model.walk(loop.body, into_functions=False):
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+            value = strip_await(small.value)
+            if not isinstance(value, cst.Call) or model.enclosing(small, (cst.For, cst.While)) is not loop:
+                continue
+            func = value.func
+            if isinstance(func, cst.Name) and func.value == "next":
+                return True
+            if isinstance(func, cst.Attribute) and (
+                func.attr.value in _NEXT_ITEM_METHODS
+                or (func.attr.value == "get" and "queue" in (dotted_name(func.value) or "").lower())
+            ):
+                return True
+    return False
 
 
 def _is_attempt_loop(model: "Model", loop: cst.For, http_calls: list[HttpCall]) -> bool:
@@ -384,6 +410,19 @@ def _is_attempt_loop(model: "Model", loop: cst.For, http_calls: list[HttpCall]) 
         for http in http_calls:
             if model.is_within(http.node, loop) and _mentions_name(http.node, target, skip={"timeout"}):
                 return False
+        # `for index in range(0, len(pending), size): batch = pending[index:index + size]`
+        # walks a collection: each round sends different data.
+        if isinstance(iterator, cst.Call) and any(
+            isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len"
+            for node in model.walk(iterator)
+        ):
+            return False
+        if any(
+            isinstance(node, cst.Subscript)
+            and any(isinstance(inner, cst.Name) and inner.value == target for inner in model.walk(node.slice[0]) if node.slice)
+            for node in model.walk(loop.body, into_functions=False)
+        ):
+            return False
     return True
 
 
@@ -432,7 +471,11 @@ class _Walker:
                 continue
             for handler in (h for h in self.model.handlers if h.try_node is try_node):
                 start = _State(ALL_STATUSES, frozenset(), None, ())
-                states = self._finish(self.walk(handler.node.body.body, [start]))
+                outcomes = self.walk(handler.node.body.body, [start])
+                # Falling out of the handler continues after the `try`, which may still return.
+                falling = [state for kind, state in outcomes if kind == "fall"]
+                outcomes = [o for o in outcomes if o[0] != "fall"] + self._continue_after(try_node, falling)
+                states = self._finish(outcomes)
                 for state in states:
                     filtered = state.decision is not None
                     paths.append(
@@ -447,6 +490,31 @@ class _Walker:
                         )
                     )
         return paths
+
+    def _continue_after(self, node: cst.CSTNode, states: list[_State]) -> list[tuple[str, _State]]:
+        """Run `states` through the statements that follow `node`, block by block, up to the loop body's end."""
+        done: list[tuple[str, _State]] = []
+        current = node
+        while states:
+            block = self.model.parent(current)
+            while block is not None and not isinstance(block, cst.IndentedBlock):
+                if block is self.loop:
+                    return done + [("fall", state) for state in states]
+                current, block = block, self.model.parent(block)
+            if block is None:
+                break
+            siblings = list(block.body)
+            index = next((i for i, statement in enumerate(siblings) if statement is current), len(siblings))
+            outcomes = self.walk(siblings[index + 1 :], states)
+            done += [outcome for outcome in outcomes if outcome[0] != "fall"]
+            states = [state for kind, state in outcomes if kind == "fall"]
+            owner = self.model.parent(block)
+            if owner is self.loop or owner is None:
+                break
+            if isinstance(owner, (cst.For, cst.While)):
+                break  # an inner loop: its end goes round that loop, not this one
+            current = owner
+        return done + [("fall", state) for state in states]
 
     def _inside_this_loop(self, node: cst.CSTNode) -> bool:
         for ancestor in self.model.ancestors(node):

@@ -216,10 +216,24 @@ def loop_is_bounded(model: "Model", loop: cst.For | cst.While) -> bool:
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
         test = node.test if isinstance(node, (cst.If, cst.While, cst.Assert, cst.IfExp)) else None
-        if test is not None and mentions_bound(model, test, counters):
+        if test is not None and (mentions_bound(model, test, counters) or _helper_counts(model, test)):
             return True
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "next":
             return True  # `sleep(next(delays))`: a finite schedule ends the loop
+    return False
+
+
+def _helper_counts(model: "Model", test: cst.CSTNode) -> bool:
+    """`if error_retry(): continue` where the same-module helper checks a counter or deadline."""
+    for node in walk(test):
+        if not isinstance(node, cst.Call):
+            continue
+        helper = model.called_function(node)
+        if helper is None:
+            continue
+        for inner in model.walk(helper.node.body, into_functions=False):
+            if isinstance(inner, (cst.If, cst.While)) and mentions_bound(model, inner.test):
+                return True
     return False
 
 

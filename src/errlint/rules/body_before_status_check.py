@@ -385,11 +385,27 @@ def items(url):
             )
 
     def _body_validated(self, subscript: cst.Subscript) -> bool:
-        """An earlier `if` tests the parsed body and raises or returns: an error body never gets here."""
+        """An earlier `if` tests the parsed body and raises or returns: an error body never gets here.
+
+        Also true when the code itself stored that key earlier (`flow["expires_in"] = ...`).
+        """
         if not isinstance(subscript.value, cst.Name):
             return False
         body = subscript.value.value
         function = self.model.enclosing_function(subscript)
+        key = self.model.code(subscript.slice[0]) if subscript.slice else None
+        for other in self.model.subscripts:
+            if (
+                other is not subscript
+                and isinstance(self.model.parent(other), cst.AssignTarget)
+                and isinstance(other.value, cst.Name)
+                and other.value.value == body
+                and other.slice
+                and self.model.code(other.slice[0]) == key
+                and self.model.enclosing_function(other) is function
+                and self.model.before(other, subscript)
+            ):
+                return True
         for branch in self.model.ifs:
             if self.model.enclosing_function(branch) is not function or not self.model.before(branch, subscript):
                 continue

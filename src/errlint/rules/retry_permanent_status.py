@@ -68,6 +68,19 @@ class RetryPermanentStatus(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # Working through a queue of recipients: an error moves on to the next one, it does not retry.
+        """
+import requests
+def notify(url, targets, text):
+    has_error = False
+    while len(targets) > 0:
+        target = targets.pop(0)
+        r = requests.post(url, json={"to": target, "text": text})
+        if not (200 <= r.status_code < 300):
+            has_error = True
+            continue
+    return not has_error
+""",
         # Retries only transient statuses.
         """
 from urllib3.util.retry import Retry

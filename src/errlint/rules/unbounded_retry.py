@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterator
 
 import libcst as cst
@@ -35,6 +37,9 @@ _STOPS = {
 }
 _URLLIB3_COUNTERS = ("connect", "read", "redirect", "status", "other")
 _ERRORS = frozenset(range(400, 600))
+
+
+_POLLING = re.compile(r"poll|stream|listen|watch|subscribe", re.I)
 
 
 class UnboundedRetry(Rule):
@@ -96,6 +101,18 @@ class UnboundedRetry(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
+        # A long poll times out by design; going round again is its cadence, not a retry.
+        """
+import requests
+def events(session: requests.Session, url, longpolling=True):
+    while True:
+        try:
+            return session.get(url, timeout=90).json()
+        except requests.Timeout:
+            if longpolling:
+                continue
+            raise
+""",
         # tenacity with a stop.
         """
 import requests
@@ -526,7 +543,11 @@ def fetch(url):
             node = loop.iter
         else:
             return None
-        paths = [path for path in scope.paths if self._retries_same_request(scope, path)]
+        paths = [
+            path
+            for path in scope.paths
+            if self._retries_same_request(scope, path) and not self._long_polling(path)
+        ]
         if not paths or loop_is_bounded(self.model, loop):
             return None
         flag_loop = isinstance(loop, cst.While) and self.model.const_value(loop.test) is UNKNOWN
@@ -538,6 +559,15 @@ def fetch(url):
             node,
             f"`{header}` retries `{call}` {self._trigger(paths[0])} with no attempt limit or deadline",
         )
+
+    def _long_polling(self, path: RetryPath) -> bool:
+        """`except Timeout: if longpolling: continue`: a long poll's timeout is its normal cadence."""
+        for statement in path.statements:
+            if isinstance(statement, cst.If) and any(
+                isinstance(node, cst.Name) and _POLLING.search(node.value) for node in self.model.walk(statement.test)
+            ):
+                return True
+        return False
 
     def _forever(self, loop: cst.While) -> bool:
         value = self.model.const_value(loop.test)
