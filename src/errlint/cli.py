@@ -15,7 +15,13 @@ from typing import Sequence
 from errlint import __version__
 from errlint.linter import output
 from errlint.linter.cache import CACHE_DIR_NAME, ResultCache
-from errlint.linter.config import ConfigError, Settings, check_selector, find_config_file, load_settings
+from errlint.linter.config import (
+    ConfigError,
+    Settings,
+    check_selector,
+    find_config_file,
+    load_settings,
+)
 from errlint.linter.discovery import discover
 from errlint.linter.findings import Applicability, FileResult
 from errlint.linter.runner import FixMode, default_jobs, lint_data, lint_files
@@ -175,7 +181,8 @@ def _check_command(args: list[str]) -> int:
     output_format = options.output_format or os.environ.get("ERRLINT_OUTPUT_FORMAT") or "full"
     if output_format not in output.FORMATS:
         raise ConfigError(f"ERRLINT_OUTPUT_FORMAT: unknown format `{output_format}`")
-    paths = options.paths or [Path(".")]
+    # `--stdin-filename` alone means the text comes from stdin, as with `-`.
+    paths = options.paths or [Path("-" if options.stdin_filename else ".")]
     stdin_text: dict[str, str] = {}
 
     if any(str(path) == "-" for path in paths):
@@ -261,6 +268,7 @@ def _check_command(args: list[str]) -> int:
 def _lint_stdin(options, settings: Settings, fix_mode: FixMode | None, stdin_text: dict[str, str]) -> FileResult:
     data = sys.stdin.buffer.read()
     name = options.stdin_filename or "-"
+    stdin_text["name"] = name
     if options.force_exclude and options.stdin_filename:
         from errlint.linter.config import is_excluded
 
@@ -303,7 +311,8 @@ def _line_reader(stdin_text: dict[str, str]):
 
     def read(path: str) -> list[str]:
         if path not in cache:
-            if "source" in stdin_text and not Path(path).is_file():
+            if "source" in stdin_text and path == stdin_text.get("name"):
+                # The text linted, not the file on disk (an editor's unsaved buffer).
                 cache[path] = stdin_text["source"].splitlines()
             else:
                 try:

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from errlint.linter.model import child_nodes, HttpCall, dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import (
+    HttpCall,
+    child_nodes,
+    dotted_name,
+    keyword_value,
+    positional_args,
+    strip_await,
+)
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model

@@ -8,10 +8,11 @@ on the fixed text until nothing changes.
 from __future__ import annotations
 
 import ast
-import io
 import fnmatch
+import io
 import os
 import re
+import threading
 import tokenize
 import traceback
 from dataclasses import replace
@@ -89,7 +90,9 @@ def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rul
     except SourceError as error:
         return FileResult(path, error=str(error))
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
+    except SourceError as error:
+        return FileResult(path, error=str(error))
     except cst.ParserSyntaxError as error:
         return FileResult(path, _syntax_error(error, source, path, rules))
     except RecursionError:
@@ -118,6 +121,62 @@ def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rul
             )
     kept = _apply_suppressions(findings, source, path, model, settings, rules)
     return FileResult(path, tuple(sorted(set(kept), key=lambda f: f.sort_key)))
+
+
+# libcst's native parser recurses on the C stack and, past a few thousand
+# levels, kills the whole process (no exception): 6,000 chained `.attr`, 3,500
+# nested `lambda:` or 8,000 `or` operands are enough, all far below the file
+# size limit. So CPython's own parser looks first and refuses what Python
+# itself cannot run, and libcst runs on a thread with a stack 32 times the
+# usual, far clear of the crash for anything CPython accepts.
+PARSER_STACK_BYTES = 256 * 1024 * 1024
+MAX_BOOL_OPERANDS = 20_000  # `a or b or ...`: flat for CPython, nested for libcst
+_BOOL_WORD = re.compile(r"\b(?:and|or)\b")
+_stack_size_lock = threading.Lock()
+
+
+def parse_module(source: str) -> cst.Module:
+    """`libcst.parse_module`, but nesting that would crash the parser raises `SourceError`."""
+    _check_python_accepts(source)
+    outcome: dict[str, object] = {}
+
+    def parse() -> None:
+        try:
+            outcome["module"] = cst.parse_module(source)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+            outcome["error"] = error
+
+    try:
+        with _stack_size_lock:
+            previous = threading.stack_size(PARSER_STACK_BYTES)
+            try:
+                thread = threading.Thread(target=parse, name="errlint-parse", daemon=True)
+                thread.start()
+            finally:
+                threading.stack_size(previous)
+    except (ValueError, RuntimeError):  # no settable stack size here: parse in place
+        parse()
+    else:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["module"]  # type: ignore[return-value]
+
+
+def _check_python_accepts(source: str) -> None:
+    try:
+        tree = compile(source, "<errlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise SourceError("skipped: nested too deeply for Python itself to parse") from None
+    except (SyntaxError, ValueError):
+        return  # libcst reports it as ERR900 (and may know syntax newer than this Python)
+    if len(_BOOL_WORD.findall(source)) > MAX_BOOL_OPERANDS:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BoolOp) and len(node.values) > MAX_BOOL_OPERANDS:
+                raise SourceError(
+                    f"skipped: {len(node.values)} `and`/`or` operands in one expression at line "
+                    f"{node.lineno} (errlint handles at most {MAX_BOOL_OPERANDS})"
+                )
 
 
 def lint_bytes(data: bytes, path: str, settings: Settings, rules: list[type[Rule]] | None = None) -> FileResult:
@@ -178,7 +237,13 @@ def _apply_suppressions(
                     )
                 )
             elif report_unused and suppression.kind == "errlint":
-                unused = [code for code in suppression.codes if code not in suppression.used]
+                # A code for a rule that did not run this time may still be needed.
+                unused = [
+                    code
+                    for code in suppression.codes
+                    if code not in suppression.used
+                    and (any(rule.code.startswith(code) for rule in rules) or not _is_known(code))
+                ]
                 if unused:
                     kept.append(
                         Finding(
@@ -190,6 +255,10 @@ def _apply_suppressions(
                         )
                     )
     return kept
+
+
+def _is_known(code: str) -> bool:
+    return any(rule.code.startswith(code) for rule in all_rules())
 
 
 def _comment_lines(source: str) -> set[int]:

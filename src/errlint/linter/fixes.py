@@ -15,7 +15,14 @@ from typing import Iterable
 import libcst as cst
 
 from errlint.linter.config import Settings
-from errlint.linter.findings import Applicability, Edit, FileResult, Finding, Fix, Position
+from errlint.linter.findings import (
+    Applicability,
+    Edit,
+    FileResult,
+    Finding,
+    Fix,
+    Position,
+)
 
 MAX_ROUNDS = 10
 

@@ -642,30 +642,7 @@ class Model:
 
     def http_calls_in(self, container: cst.CSTNode, depth: int = 3) -> list[HttpCall]:
         """HTTP calls inside `container`, following same-module calls a few levels deep."""
-        found: list[HttpCall] = []
-        seen: set[cst.CSTNode] = set()
-        self._collect_http(container, depth, found, seen)
-        return found
-
-    def _collect_http(self, container: cst.CSTNode, depth: int, found: list[HttpCall], seen: set) -> None:
-        if container in seen:
-            return
-        seen.add(container)
-        calls = (
-            self.functions[container].calls
-            if isinstance(container, cst.FunctionDef) and container in self.functions
-            else self._calls_within(container)
-        )
-        for call in calls:
-            if not self.same_function(call, container):
-                continue
-            http = self._http_by_node.get(call)
-            if http is not None:
-                found.append(http)
-            elif depth > 0:
-                target = self.called_function(call)
-                if target is not None:
-                    self._collect_http(target.node, depth - 1, found, seen)
+        return [self._http_by_node[call] for call in self.calls_in(container, depth) if call in self._http_by_node]
 
     def _calls_within(self, container: cst.CSTNode) -> list[cst.Call]:
         function = self.enclosing_function(container)

@@ -25,9 +25,8 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
-from errlint.linter.model import walk_nodes
-
 from errlint.linter.config import ConfigError
+from errlint.linter.model import walk_nodes
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings

@@ -23,14 +23,13 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.model import (
-    child_nodes,
-    walk_nodes,
     Handler,
     HttpCall,
     dotted_name,
     keyword_value,
     positional_args,
     strip_await,
+    walk_nodes,
 )
 from errlint.linter.status import ALL_STATUSES, status_condition
 

@@ -59,9 +59,12 @@ def decode_source(data: bytes, check_depth: bool = True) -> SourceText:
     has_bom = data.startswith(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8-sig" if has_bom else encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error)
-        raise SourceError(f"cannot decode as {encoding}: {reason}") from None
+    except LookupError as error:
+        raise SourceError(f"cannot decode as {encoding}: {error}") from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        hint = "; declare the encoding with a `# -*- coding: ... -*-` line" if encoding == "utf-8" else ""
+        raise SourceError(f"not valid {encoding} (line {line}: {error.reason}){hint}") from None
     if check_depth:
         check_nesting(text)
     return SourceText(text, encoding, has_bom, detect_newline(text))

@@ -14,7 +14,14 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import child_nodes, Model, dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import (
+    Model,
+    child_nodes,
+    dotted_name,
+    keyword_value,
+    positional_args,
+    strip_await,
+)
 from errlint.linter.scopes import RetryScope
 
 HEADER_ARGUMENTS = ("headers",)

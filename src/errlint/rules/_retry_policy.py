@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Iterator
 import libcst as cst
 
 from errlint.linter.findings import Edit
-from errlint.linter.model import Handler, child_nodes, dotted_name, keyword_arg, positional_args
+from errlint.linter.model import (
+    Handler,
+    child_nodes,
+    dotted_name,
+    keyword_arg,
+    positional_args,
+)
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model

@@ -9,17 +9,17 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Edit, Fix, FixAvailability
-from errlint.linter.model import walk_nodes, keyword_arg, keyword_value, positional_args
+from errlint.linter.model import keyword_arg, keyword_value, positional_args, walk_nodes
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
     RetryPath,
     RetryScope,
     goes_round_on_success,
-    waits_for_readiness,
     library_paths,
     path_sleeps,
     singles_out_errors,
     wait_shape,
+    waits_for_readiness,
 )
 from errlint.linter.status import describe
 

@@ -8,7 +8,14 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter.findings import FixAvailability
-from errlint.linter.model import walk_nodes, Handler, dotted_name, positional_args, string_value, strip_await
+from errlint.linter.model import (
+    Handler,
+    dotted_name,
+    positional_args,
+    string_value,
+    strip_await,
+    walk_nodes,
+)
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.status import status_condition
 

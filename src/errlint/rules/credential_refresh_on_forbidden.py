@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import walk_nodes, dotted_name
+from errlint.linter.model import dotted_name, walk_nodes
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import handler_retry_loop
 from errlint.linter.status import status_condition

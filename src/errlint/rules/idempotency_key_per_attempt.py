@@ -6,10 +6,17 @@ from typing import Iterator
 
 import libcst as cst
 
-from errlint.linter.findings import Edit, Applicability, FixAvailability, Position
+from errlint.linter.findings import Applicability, Edit, FixAvailability, Position
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryScope
-from errlint.rules._idempotency import Carrier, Idempotency, Mint, free_names, names_assigned_in, walk
+from errlint.rules._idempotency import (
+    Carrier,
+    Idempotency,
+    Mint,
+    free_names,
+    names_assigned_in,
+    walk,
+)
 
 _SCOPE_KINDS = ("decorator", "iterator", "loop", "recursion")
 # Repeating these is harmless (RFC 9110), whatever key they carry.

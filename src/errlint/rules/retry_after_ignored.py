@@ -7,8 +7,14 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.findings import Applicability, Edit, FixAvailability
-from errlint.linter.model import walk_nodes, dotted_name, keyword_arg, keyword_value, positional_args
+from errlint.linter.findings import Applicability, FixAvailability
+from errlint.linter.model import (
+    dotted_name,
+    keyword_arg,
+    keyword_value,
+    positional_args,
+    walk_nodes,
+)
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
     RetryPath,
@@ -21,7 +27,6 @@ from errlint.linter.scopes import (
     wait_shape,
 )
 from errlint.linter.status import describe, status_condition_past_guards
-
 
 _LOGGING = frozenset({"print", "debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
@@ -464,19 +469,9 @@ client = RetryClient(retry_options=retry_options)
             self.fix(
                 "Remove `respect_retry_after_header=False`",
                 Applicability.UNSAFE,
-                self._delete_keyword(config, argument),
+                self.delete_argument(config, argument),
             ),
         )
-
-    def _delete_keyword(self, call: cst.Call, argument: cst.Arg) -> Edit:
-        """Remove one argument and one separating comma (parenthesised neighbours keep their parentheses)."""
-        index = call.args.index(argument)
-        start, end = self.model.range_of(argument)
-        if index + 1 < len(call.args):
-            end = self.model.range_of(call.args[index + 1])[0]
-        elif index > 0:
-            start = self.model.range_of(call.args[index - 1])[1]
-        return Edit(start, end, "")
 
     def _aiohttp_retry(self, config: cst.Call, hinted: frozenset[int]) -> Iterator[Report]:
         argument = keyword_arg(config, "statuses")

@@ -9,7 +9,14 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import child_nodes, walk_nodes, dotted_name, keyword_value, positional_args, strip_await
+from errlint.linter.model import (
+    child_nodes,
+    dotted_name,
+    keyword_value,
+    positional_args,
+    strip_await,
+    walk_nodes,
+)
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 
 _HEADER = "retry-after"

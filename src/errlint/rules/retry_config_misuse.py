@@ -10,7 +10,13 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
-from errlint.linter.model import dotted_name, keyword_arg, keyword_value, positional_args, string_value
+from errlint.linter.model import (
+    dotted_name,
+    keyword_arg,
+    keyword_value,
+    positional_args,
+    string_value,
+)
 from errlint.linter.rule import Invalid, Report, Rule
 
 _SCHEMES = ("http://", "https://")

@@ -8,9 +8,14 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import walk_nodes, keyword_arg, positional_args
+from errlint.linter.model import keyword_arg, positional_args, walk_nodes
 from errlint.linter.rule import Invalid, Report, Rule, Valid
-from errlint.linter.scopes import RetryPath, RetryScope, consults_server_retry_decision, is_sleep
+from errlint.linter.scopes import (
+    RetryPath,
+    RetryScope,
+    consults_server_retry_decision,
+    is_sleep,
+)
 from errlint.linter.status import describe, status_condition_past_guards
 
 _TRANSIENT = "(500, 502, 503, 504)"

@@ -8,8 +8,13 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
-from errlint.linter.model import walk_nodes, keyword_arg
-from errlint.linter.profiles import Profile, key_path, sdk_error_attribute, value_condition
+from errlint.linter.model import keyword_arg, walk_nodes
+from errlint.linter.profiles import (
+    Profile,
+    key_path,
+    sdk_error_attribute,
+    value_condition,
+)
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import refreshes_credentials
 from errlint.linter.status import describe

@@ -17,11 +17,11 @@ from errlint.rules._retry_policy import (
     config_label,
     exits_on_success,
     handler_filters,
-    names_text,
-    sends_requests,
     import_name_edit,
+    names_text,
     report_node,
     retry_configs,
+    sends_requests,
     walk,
 )
 

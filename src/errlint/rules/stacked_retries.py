@@ -10,7 +10,13 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import Client, keyword_arg, keyword_value, positional_args, strip_await
+from errlint.linter.model import (
+    Client,
+    keyword_arg,
+    keyword_value,
+    positional_args,
+    strip_await,
+)
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryScope, exception_names
 from errlint.rules._retry_policy import (

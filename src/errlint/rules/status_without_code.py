@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import child_nodes, walk_nodes, dotted_name
+from errlint.linter.model import child_nodes, dotted_name, walk_nodes
 from errlint.linter.profiles import Profile, reads_code
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import RetryPath, RetryScope, handler_retry_loop

@@ -9,7 +9,14 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, FixAvailability
-from errlint.linter.model import walk_nodes, Handler, HttpCall, dotted_name, keyword_value, strip_await
+from errlint.linter.model import (
+    Handler,
+    HttpCall,
+    dotted_name,
+    keyword_value,
+    strip_await,
+    walk_nodes,
+)
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.status import describe, status_condition
 

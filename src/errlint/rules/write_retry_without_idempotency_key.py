@@ -8,10 +8,22 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Edit, FixAvailability, Position
-from errlint.linter.model import UNKNOWN, HttpCall, dotted_name, keyword_arg, keyword_value, positional_args
+from errlint.linter.model import (
+    UNKNOWN,
+    HttpCall,
+    dotted_name,
+    keyword_arg,
+    keyword_value,
+    positional_args,
+)
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import RetryScope, exception_names
-from errlint.rules._idempotency import UNPROCESSED_STATUSES, Idempotency, capitalized, walk
+from errlint.rules._idempotency import (
+    UNPROCESSED_STATUSES,
+    Idempotency,
+    capitalized,
+    walk,
+)
 
 _ALL = "all"
 
