@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import textwrap
 from pathlib import Path
@@ -10,7 +9,9 @@ from typing import Iterator
 
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from errlint.cli import main
 from errlint.linter.config import Settings

@@ -16,7 +16,12 @@ import libcst as cst
 import pytest
 
 from errlint.linter.builtin_profiles import BUILTIN_PROFILES, DEFAULT_PROFILES
-from errlint.linter.config import ConfigError, Settings, load_settings, settings_from_table
+from errlint.linter.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    settings_from_table,
+)
 from errlint.linter.engine import lint_source
 from errlint.linter.model import Model
 from errlint.linter.profiles import (

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-
 from lsp_helpers import PROFILES, server_command_line, start_editor, stop_editor
 
 

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from lsp_helpers import PROFILES, apply_text_edits, edits_for, start_editor, stop_editor
 from lsprotocol import types
 
 from errlint.linter.config import Settings
@@ -16,7 +17,6 @@ from errlint.linter.fixes import apply_edits, fix_source
 from errlint.lsp.code_actions import ignore_edit
 from errlint.lsp.documents import Document
 from errlint.rules import all_rules
-from lsp_helpers import PROFILES, apply_text_edits, edits_for, start_editor, stop_editor
 
 RETRY = "from urllib3.util.retry import Retry\n"
 ERR101_LINE = "retry = Retry(total=3, backoff_factor=1, status_forcelist=[401, 404, 429])"

@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from lsp_helpers import (
+    PROFILES,
+    Profile,
+    start_editor,
+    stop_editor,
+    to_position,
+    units,
+    utf32_capabilities,
+)
 from lsprotocol import types
-
-from lsp_helpers import PROFILES, Profile, start_editor, stop_editor, to_position, units, utf32_capabilities
 
 RETRY = "from urllib3.util.retry import Retry\n"
 ERR101_LINE = "retry = Retry(total=3, backoff_factor=1, status_forcelist=[401, 404, 429])\n"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from lsp_helpers import to_position
 from lsprotocol import types
 
 from errlint.rules import rules_by_code
-from lsp_helpers import to_position
 
 RETRY = "from urllib3.util.retry import Retry\n"
 ERR101_LINE = "retry = Retry(total=3, backoff_factor=1, status_forcelist=[401, 404, 429])"

@@ -11,7 +11,14 @@ from lsprotocol import types
 
 from errlint.linter.findings import Position
 from errlint.lsp.diagnostics import trim
-from errlint.lsp.positions import UTF8, UTF16, UTF32, LineIndex, code_units, column_from_units
+from errlint.lsp.positions import (
+    UTF8,
+    UTF16,
+    UTF32,
+    LineIndex,
+    code_units,
+    column_from_units,
+)
 
 ENCODINGS = [UTF8, UTF16, UTF32]
 LINE = 'x = "é😀ü"; y = 1'

@@ -6,10 +6,13 @@ import subprocess
 import sys
 
 import pytest
-from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcMethodNotFound
-
 from lsp_helpers import PROFILES, start_editor, stop_editor
+from lsprotocol import types
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcMethodNotFound,
+)
 
 SOURCE = "from urllib3.util.retry import Retry\nretry = Retry(total=3, backoff_factor=1, status_forcelist=[401, 404, 429])\n"
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from lsprotocol import types
-
 from lsp_helpers import PROFILES, start_editor, stop_editor
+from lsprotocol import types
 
 RETRY = "from urllib3.util.retry import Retry\n"
 SOURCE = RETRY + "retry = Retry(total=3, backoff_factor=1, status_forcelist=[401, 404, 429])\n"

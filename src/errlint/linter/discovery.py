@@ -125,7 +125,7 @@ def _read_gitignore(path: Path) -> pathspec.PathSpec | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _inherited_gitignores(root: Path) -> list[tuple[Path, pathspec.PathSpec]]:

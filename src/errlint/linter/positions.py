@@ -72,10 +72,12 @@ _COMPOUND_KINDS: dict[type, tuple[str, str | None]] = {
     cst.ClassDef: ("ClassDef", None),
     cst.Match: ("Match", None),
 }
-if hasattr(cst, "TryStar"):
-    _COMPOUND_KINDS[cst.TryStar] = ("TryStar", None)
+_TRY_STAR = getattr(cst, "TryStar", None)
+_EXCEPT_STAR = getattr(cst, "ExceptStarHandler", None)
+if _TRY_STAR is not None:
+    _COMPOUND_KINDS[_TRY_STAR] = ("TryStar", None)
 
-_HANDLER_KINDS = tuple(k for k in (cst.ExceptHandler, getattr(cst, "ExceptStarHandler", None)) if k)
+_HANDLER_KINDS = tuple(k for k in (cst.ExceptHandler, _EXCEPT_STAR) if k is not None)
 _CLAUSE_KINDS = (cst.Else, cst.Finally, cst.MatchCase, *_HANDLER_KINDS)
 # Nodes that start a chunk.
 _ROOT_KINDS = frozenset({cst.SimpleStatementLine, *_COMPOUND_KINDS, *_CLAUSE_KINDS})
@@ -341,6 +343,9 @@ class FastPositions:
             for name, empty in (("orelse", None), ("handlers", ()), ("finalbody", None)):
                 if hasattr(root, name):
                     changes[name] = empty
+            if kind is _TRY_STAR:
+                # `try` ... `except*` cannot generate without a handler; it follows the stub.
+                changes["handlers"] = (_EXCEPT_STAR(body=cst.IndentedBlock(body=()), type=cst.Name("E")),)
         generated = _replaced(root, **changes)
 
         provider = _Provider()
