@@ -25,6 +25,7 @@ from errlint.linter.config import (
 from errlint.linter.discovery import discover
 from errlint.linter.findings import Applicability, FileResult
 from errlint.linter.runner import FixMode, default_jobs, lint_data, lint_files
+from errlint.linter.source import python_lines
 from errlint.rules import all_rules, known_codes, rules_by_code
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -313,13 +314,13 @@ def _line_reader(stdin_text: dict[str, str]):
         if path not in cache:
             if "source" in stdin_text and path == stdin_text.get("name"):
                 # The text linted, not the file on disk (an editor's unsaved buffer).
-                cache[path] = stdin_text["source"].splitlines()
+                cache[path] = python_lines(stdin_text["source"])
             else:
                 try:
                     data = Path(path).read_bytes()
                     from errlint.linter.source import decode_source
 
-                    cache[path] = decode_source(data).text.splitlines()
+                    cache[path] = python_lines(decode_source(data).text)
                 except Exception:  # noqa: BLE001 - the snippet is a nicety
                     cache[path] = []
         return cache[path]

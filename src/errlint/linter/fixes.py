@@ -23,6 +23,7 @@ from errlint.linter.findings import (
     Fix,
     Position,
 )
+from errlint.linter.source import python_lines
 
 MAX_ROUNDS = 10
 
@@ -48,7 +49,7 @@ def applicable(fix: Fix | None, unsafe: bool) -> bool:
 
 def apply_edits(source: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (positions are 1-based lines, code-point columns)."""
-    lines = source.splitlines(keepends=True)
+    lines = python_lines(source, keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))

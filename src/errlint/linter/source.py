@@ -145,3 +145,18 @@ def _indent_levels(text: str) -> int:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         pass
     return levels
+
+
+_LINE_BREAK = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def python_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as Python (and libcst, and editors) count them: split at \\n, \\r\\n and \\r only.
+
+    `str.splitlines()` also splits at form feeds and U+2028, which would shift
+    every later line number in files that contain them.
+    """
+    lines = [line for line in _LINE_BREAK.split(text) if line]
+    if keepends:
+        return lines
+    return [line.rstrip("\r\n") for line in lines]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from errlint.linter.source import python_lines
+
 _ERRLINT = re.compile(r"#\s*errlint\s*:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)", re.I)
 _CODE = re.compile(r"^[A-Z]+[0-9]*$")
@@ -40,7 +42,7 @@ def parse_suppressions(source: str) -> list[Suppression]:
     if "errlint" not in lowered and "noqa" not in lowered:
         return []
     found: list[Suppression] = []
-    for number, line in enumerate(source.splitlines(), start=1):
+    for number, line in enumerate(python_lines(source), start=1):
         if "#" not in line:
             continue
         comment_start = _comment_start(line)
