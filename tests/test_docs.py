@@ -26,3 +26,19 @@ def test_readme_starts_with_the_two_setup_commands():
 def test_every_rule_cites_where_it_comes_from():
     for rule in all_rules():
         assert rule.sections().get("References"), f"{rule.code} has no References section"
+
+
+def test_readme_configuration_examples_are_valid_config(tmp_path):
+    import re
+
+    from errlint.linter.config import load_settings
+    from errlint.rules import known_codes
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 2
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"example{index}" / "pyproject.toml"
+        path.parent.mkdir()
+        path.write_text(block, encoding="utf-8")
+        settings = load_settings(path, known_codes())  # raises ConfigError on any mistake
+        assert settings.source == path
