@@ -15,6 +15,7 @@ import re
 import threading
 import tokenize
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
@@ -127,43 +128,47 @@ def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rul
 # levels, kills the whole process (no exception): 6,000 chained `.attr`, 3,500
 # nested `lambda:` or 8,000 `or` operands are enough, all far below the file
 # size limit. So CPython's own parser looks first and refuses what Python
-# itself cannot run, and libcst runs on a thread with a stack 32 times the
-# usual, far clear of the crash for anything CPython accepts.
+# itself cannot run, and libcst runs on one long-lived thread whose stack is
+# 32 times the usual, far clear of the crash for anything CPython accepts.
 PARSER_STACK_BYTES = 256 * 1024 * 1024
 MAX_BOOL_OPERANDS = 20_000  # `a or b or ...`: flat for CPython, nested for libcst
+# Every level of nesting that brackets and indentation limits (check_nesting)
+# do not already cap costs one of these; with fewer of them in the whole file
+# than this, nothing can be deep, and CPython's look (~10% of a lint) is skipped.
+_NESTING_MARKS = (*".+-*/%@<>&|^~([{", "not", "and", "or", "lambda", "await", "if")
+MIN_DEPTH_WORTH_CHECKING = 2_500
 _BOOL_WORD = re.compile(r"\b(?:and|or)\b")
-_stack_size_lock = threading.Lock()
+_parser_lock = threading.Lock()
+_parser: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker needs its own thread
 
 
 def parse_module(source: str) -> cst.Module:
     """`libcst.parse_module`, but nesting that would crash the parser raises `SourceError`."""
     _check_python_accepts(source)
-    outcome: dict[str, object] = {}
+    return _parser_thread().submit(cst.parse_module, source).result()
 
-    def parse() -> None:
-        try:
-            outcome["module"] = cst.parse_module(source)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
-            outcome["error"] = error
 
-    try:
-        with _stack_size_lock:
-            previous = threading.stack_size(PARSER_STACK_BYTES)
+def _parser_thread() -> ThreadPoolExecutor:
+    global _parser
+    with _parser_lock:
+        if _parser is None or _parser[0] != os.getpid():
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="errlint-parser")
             try:
-                thread = threading.Thread(target=parse, name="errlint-parse", daemon=True)
-                thread.start()
+                previous = threading.stack_size(PARSER_STACK_BYTES)
+            except (ValueError, RuntimeError):  # no settable stack size here
+                previous = None
+            try:
+                pool.submit(int).result()  # starts the pool's one thread now, with that stack
             finally:
-                threading.stack_size(previous)
-    except (ValueError, RuntimeError):  # no settable stack size here: parse in place
-        parse()
-    else:
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["module"]  # type: ignore[return-value]
+                if previous is not None:
+                    threading.stack_size(previous)
+            _parser = (os.getpid(), pool)
+        return _parser[1]
 
 
 def _check_python_accepts(source: str) -> None:
+    if sum(map(source.count, _NESTING_MARKS)) < MIN_DEPTH_WORTH_CHECKING:
+        return
     try:
         tree = compile(source, "<errlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError):
