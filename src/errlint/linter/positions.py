@@ -32,11 +32,15 @@ import ast
 import copy
 import re
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+try:
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+except ImportError:  # pragma: no cover - another libcst: always fall back
+    PositionProvidingCodegenState = None  # type: ignore[assignment,misc]
 
 NEWLINE_RE = re.compile(r"\r\n?|\n")  # the line breaks libcst (and Python) count
 
@@ -90,7 +94,7 @@ class _Unsure(Exception):
 
 
 class _Chunk:
-    __slots__ = ("computed", "shift", "key")
+    __slots__ = ("computed", "key", "shift")
 
     def __init__(self, computed: dict[cst.CSTNode, CodeRange], shift: int, key: cst.CSTNode) -> None:
         self.computed = computed  # ranges relative to the chunk (its first line is 1)
@@ -152,6 +156,8 @@ class FastPositions:
     # --- pairing libcst statements with ast statements -----------------------
 
     def _prepare(self) -> bool:
+        if PositionProvidingCodegenState is None:
+            return False
         source = self.source
         try:
             with warnings.catch_warnings():
@@ -163,7 +169,7 @@ class FastPositions:
         self._line_starts.extend(m.end() for m in NEWLINE_RE.finditer(source))
         try:
             return self._pair_block(self.module.body, tree.body, ())
-        except RecursionError:
+        except Exception:  # noqa: BLE001 - RecursionError, or trees shaped unlike expected
             return False
 
     def _pair_block(self, statements, nodes: list[ast.stmt], indents: tuple[str, ...]) -> bool:
@@ -332,6 +338,7 @@ class FastPositions:
         changes: dict[str, object] = {"leading_lines": ()}
         stub: cst.CSTNode | None = None
         if kind is cst.Match:
+            # A match cannot generate without a case: a stub case follows the header.
             stub = cst.MatchCase(pattern=cst.MatchAs(), body=cst.IndentedBlock(body=()))
             changes["cases"] = (stub,)
             changes["footer"] = ()
@@ -344,8 +351,10 @@ class FastPositions:
                 if hasattr(root, name):
                     changes[name] = empty
             if kind is _TRY_STAR:
-                # `try` ... `except*` cannot generate without a handler; it follows the stub.
-                changes["handlers"] = (_EXCEPT_STAR(body=cst.IndentedBlock(body=()), type=cst.Name("E")),)
+                # Nor can `try` ... `except*` without a handler: a stub one follows.
+                handler = _EXCEPT_STAR(body=cst.IndentedBlock(body=()), type=cst.Name("E"))
+                changes["handlers"] = (handler,)
+                stub = stub or handler
         generated = _replaced(root, **changes)
 
         provider = _Provider()
