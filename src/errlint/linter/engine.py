@@ -100,6 +100,7 @@ def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rul
         return FileResult(path, error="skipped: nested too deeply to parse")
     try:
         model = Model(module, path, settings)
+        model.source = source  # positions.py reads it instead of regenerating the text
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to analyse")
     findings: list[tuple[Finding, range]] = []
