@@ -22,6 +22,9 @@ from errlint.linter.model import (
     positional_args,
     strip_await,
 )
+from errlint.linter.model import (
+    walk_nodes as walk,
+)
 from errlint.linter.scopes import RetryScope
 
 HEADER_ARGUMENTS = ("headers",)
@@ -740,12 +743,6 @@ def _is_attribute_name(model: Model, node: cst.Name) -> bool:
     return False
 
 
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(child_nodes(current)))
 
 
 def _returns(function: cst.FunctionDef) -> list[cst.Return]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -21,6 +21,9 @@ from errlint.linter.model import (
     dotted_name,
     keyword_arg,
     positional_args,
+)
+from errlint.linter.model import (
+    walk_nodes as walk,
 )
 
 if TYPE_CHECKING:
@@ -170,13 +173,6 @@ def has_keyword(call: cst.Call | None, *names: str) -> bool:
 # --- hand-written loops ---------------------------------------------------------
 
 
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """`node` and everything below it (not in source order; use `model.walk` for that)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(child_nodes(current))
 
 
 def mentions_bound(model: "Model", expr: cst.CSTNode, counters: frozenset[str] = frozenset()) -> bool:
