@@ -8,6 +8,8 @@ which failures and which decorators retry. Names are canonical dotted paths;
 
 from __future__ import annotations
 
+import functools
+
 HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 WRITE_METHODS = frozenset({"POST", "PATCH"})
 
@@ -47,6 +49,7 @@ _ALIASES: dict[str, str] = {
 _ALIAS_KEYS = sorted(_ALIASES, key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical(name: str) -> str:
     for prefix in _ALIAS_KEYS:
         if name == prefix or name.startswith(prefix + "."):

@@ -156,6 +156,9 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 _SCOPE_NODES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+# Exact-type sets: isinstance() against a libcst class goes through ABCMeta,
+# several times slower than a set lookup on type(), and these run per node.
+SCOPE_TYPES = frozenset(_SCOPE_NODES)
 
 
 def walk_nodes(node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.CSTNode]:
@@ -170,7 +173,7 @@ def walk_nodes(node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.C
         yield current
         below = child_nodes(current)
         if not into_functions:
-            below = [child for child in below if not isinstance(child, _SCOPE_NODES)]
+            below = [child for child in below if type(child) not in SCOPE_TYPES]
         stack.extend(reversed(below))
 
 
@@ -268,6 +271,7 @@ class Model:
         self.module = module
         self.path = path
         self.settings = settings
+        self._qualnames: dict[int, tuple[cst.CSTNode, str | None]] = {}
         collector = _Collector()
         collector.walk(module)
         self.parents = collector.parents
@@ -323,7 +327,19 @@ class Model:
 
     def qualname(self, expr: cst.BaseExpression | None) -> str | None:
         """The canonical dotted name an expression refers to, through imports."""
-        dotted = dotted_name(expr) if expr is not None else None
+        if expr is None:
+            return None
+        # Rules ask about the same names many times. The entry keeps `expr`
+        # alive, so its id cannot be reused by another node meanwhile.
+        cached = self._qualnames.get(id(expr))
+        if cached is not None and cached[0] is expr:
+            return cached[1]
+        name = self._qualname(expr)
+        self._qualnames[id(expr)] = (expr, name)
+        return name
+
+    def _qualname(self, expr: cst.BaseExpression) -> str | None:
+        dotted = dotted_name(expr)
         if not dotted:
             return None
         head, _, rest = dotted.partition(".")
@@ -368,9 +384,7 @@ class Model:
         while stack:
             current = stack.pop()
             yield current
-            if not into_functions and current is not node and isinstance(
-                current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-            ):
+            if not into_functions and current is not node and type(current) in SCOPE_TYPES:
                 continue
             below = children.get(id(current))
             if below:
@@ -391,35 +405,56 @@ class Model:
             current = self.parents.get(id(current))
 
     def enclosing(self, node: cst.CSTNode, kinds: type[N] | tuple[type, ...]) -> N | None:
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, kinds):
-                return ancestor  # type: ignore[return-value]
+        wanted = node_types(kinds)
+        parents = self.parents
+        current = parents.get(id(node))
+        while current is not None:
+            if type(current) in wanted:
+                return current  # type: ignore[return-value]
+            current = parents.get(id(current))
         return None
 
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        return self.enclosing(node, cst.FunctionDef)
+        parents = self.parents
+        current = parents.get(id(node))
+        while current is not None:
+            if type(current) is cst.FunctionDef:
+                return current
+            current = parents.get(id(current))
+        return None
 
     def enclosing_statement(self, node: cst.CSTNode) -> cst.CSTNode:
         """The simple statement line or compound statement a node belongs to."""
         current: cst.CSTNode = node
         for ancestor in self.ancestors(node):
-            if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            if type(ancestor) in STATEMENT_TYPES:
                 return ancestor
             current = ancestor
         return current
 
     def is_within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-        return node is container or any(a is container for a in self.ancestors(node))
+        if node is container:
+            return True
+        parents = self.parents
+        current = parents.get(id(node))
+        while current is not None:
+            if current is container:
+                return True
+            current = parents.get(id(current))
+        return False
 
     def same_function(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         """`node` lies in `container` without crossing into a nested function or lambda."""
         if node is container:
             return True
-        for ancestor in self.ancestors(node):
-            if ancestor is container:
+        parents = self.parents
+        current = parents.get(id(node))
+        while current is not None:
+            if current is container:
                 return True
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if type(current) in SCOPE_TYPES:
                 return False
+            current = parents.get(id(current))
         return False
 
     def nodes_in(self, container: cst.CSTNode, candidates: Iterable[N]) -> list[N]:
@@ -619,13 +654,20 @@ class Model:
 
     def function_named(self, name: str, near: cst.CSTNode | None = None) -> FunctionInfo | None:
         """A same-module function by bare name, preferring methods of `near`'s class."""
-        matches = [info for info in self.functions.values() if info.node.name.value == name]
+        matches = self._functions_by_name.get(name, [])
         if near is not None:
             owner = self.enclosing(near, cst.ClassDef)
             same_class = [info for info in matches if info.class_node is owner]
             if same_class:
                 return same_class[0]
         return matches[0] if len(matches) == 1 else None
+
+    @functools.cached_property
+    def _functions_by_name(self) -> dict[str, list[FunctionInfo]]:
+        index: dict[str, list[FunctionInfo]] = {}
+        for info in self.functions.values():
+            index.setdefault(info.node.name.value, []).append(info)
+        return index
 
     def called_function(self, call: cst.Call) -> FunctionInfo | None:
         """The same-module function or method (`self.m()`) a call invokes, if any."""
@@ -924,6 +966,29 @@ class Model:
 
 
 # --- syntax helpers ----------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _node_types(kinds: tuple[type, ...]) -> frozenset[type]:
+    found: set[type] = set()
+    pending = list(kinds)
+    while pending:
+        kind = pending.pop()
+        if kind not in found:
+            found.add(kind)
+            pending.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+def node_types(kinds: type | tuple[type, ...]) -> frozenset[type]:
+    """Every class that is (or derives from) one of `kinds`: test with `type(node) in ...`.
+
+    libcst defines all its node classes on import, so the set is complete.
+    """
+    return _node_types(kinds if isinstance(kinds, tuple) else (kinds,))
+
+
+STATEMENT_TYPES = node_types((cst.SimpleStatementLine, cst.BaseCompoundStatement))
 
 
 def dotted_name(node: cst.CSTNode | None) -> str | None:
