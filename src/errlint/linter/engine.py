@@ -24,6 +24,7 @@ import libcst as cst
 
 from errlint.linter.config import Settings
 from errlint.linter.findings import FileResult, Finding, Position
+from errlint.linter.incremental import ReusingParser
 from errlint.linter.model import Model
 from errlint.linter.rule import Rule
 from errlint.linter.source import SourceError, check_nesting, decode_source
@@ -83,15 +84,25 @@ def explicitly_selected(settings: Settings, code: str) -> bool:
     return any(code.startswith(s) for s in (*(settings.select or ()), *settings.extend_select) if s != "ALL")
 
 
-def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rule]] | None = None) -> FileResult:
-    """Lint one file's text. Never raises for bad input: problems become ERR900 or `error`."""
+def lint_source(
+    source: str,
+    path: str,
+    settings: Settings,
+    rules: list[type[Rule]] | None = None,
+    reuse: ReusingParser | None = None,
+) -> FileResult:
+    """Lint one file's text. Never raises for bad input: problems become ERR900 or `error`.
+
+    An editor passes the same `reuse` for every version of a document, so
+    the statements an edit did not touch are not parsed again.
+    """
     rules = select_rules(settings, path) if rules is None else rules
     try:
         check_nesting(source)
     except SourceError as error:
         return FileResult(path, error=str(error))
     try:
-        module = parse_module(source)
+        module = parse_module(source, reuse)
     except SourceError as error:
         return FileResult(path, error=str(error))
     except cst.ParserSyntaxError as error:
@@ -101,6 +112,7 @@ def lint_source(source: str, path: str, settings: Settings, rules: list[type[Rul
     try:
         model = Model(module, path, settings)
         model.source = source  # positions.py reads it instead of regenerating the text
+        model.reuse = reuse
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to analyse")
     findings: list[tuple[Finding, range]] = []
@@ -143,10 +155,11 @@ _parser_lock = threading.Lock()
 _parser: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker needs its own thread
 
 
-def parse_module(source: str) -> cst.Module:
+def parse_module(source: str, reuse: ReusingParser | None = None) -> cst.Module:
     """`libcst.parse_module`, but nesting that would crash the parser raises `SourceError`."""
     _check_python_accepts(source)
-    return _parser_thread().submit(cst.parse_module, source).result()
+    parse = cst.parse_module if reuse is None else reuse.parse
+    return _parser_thread().submit(parse, source).result()
 
 
 def _parser_thread() -> ThreadPoolExecutor:

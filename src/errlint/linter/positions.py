@@ -117,11 +117,40 @@ class _Provider:
         self._computed: dict[cst.CSTNode, CodeRange] = {}
 
 
+class GeneratedChunks:
+    """Generated chunks kept from one lint of a document to the next.
+
+    An editor's document is re-linted after every edit, and most statements
+    are the same libcst nodes as last time (see incremental.py); their chunks
+    need no new codegen, only a new place in the file. Entries are keyed by
+    node identity and hold the node, so an id cannot be reused meanwhile; an
+    entry not used by one lint is dropped at the next.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[int, tuple] = {}
+        self._current: dict[int, tuple] = {}
+
+    def next_version(self) -> None:
+        self._previous, self._current = self._current, {}
+
+    def get(self, root: cst.CSTNode) -> tuple | None:
+        entry = self._current.get(id(root)) or self._previous.get(id(root))
+        if entry is None or entry[0] is not root:
+            return None
+        self._current[id(root)] = entry
+        return entry[1]
+
+    def put(self, root: cst.CSTNode, generated: tuple) -> None:
+        self._current[id(root)] = (root, generated)
+
+
 class FastPositions:
     """Positions of the nodes of one module, the same as PositionProvider's.
 
     `parent` maps a node to its parent (None when unknown). `range_of` returns
-    None whenever it cannot be sure, and the caller must fall back.
+    None whenever it cannot be sure, and the caller must fall back. `tree` is
+    the source's `ast`, when the caller has it already.
     """
 
     def __init__(
@@ -129,10 +158,14 @@ class FastPositions:
         module: cst.Module,
         source: str,
         parent: Callable[[cst.CSTNode], cst.CSTNode | None],
+        tree: ast.Module | None = None,
+        generated: GeneratedChunks | None = None,
     ) -> None:
         self.module = module
         self.source = source
         self.parent = parent
+        self._tree = tree
+        self._generated = generated
         self._anchors: dict[int, ast.AST] = {}  # id(libcst node) -> its ast node
         self._indents: dict[int, tuple[str, ...]] = {}  # id(root) -> indent tokens
         self._elifs: set[int] = set()
@@ -159,12 +192,14 @@ class FastPositions:
         if PositionProvidingCodegenState is None:
             return False
         source = self.source
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes, etc.
-                tree = ast.parse(source)
-        except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL), RecursionError...
-            return False
+        tree = self._tree
+        if tree is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes, etc.
+                    tree = ast.parse(source)
+            except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL), RecursionError...
+                return False
         self._line_starts = [0]
         self._line_starts.extend(m.end() for m in NEWLINE_RE.finditer(source))
         try:
@@ -334,6 +369,23 @@ class FastPositions:
         indents = self._indents.get(id(root))
         if indents is None:
             return None
+        generated = self._generated.get(root) if self._generated is not None else None
+        if generated is None:
+            generated = self._generate(root, indents)
+            if generated is None:
+                return None
+            if self._generated is not None:
+                self._generated.put(root, generated)
+        copy_of_root, computed, lines = generated
+        shift = self._shift(root, copy_of_root, computed, len(lines))
+        if shift is None or not self._matches(lines, shift + 1):
+            return None
+        return _Chunk(computed, shift, copy_of_root)
+
+    def _generate(
+        self, root: cst.CSTNode, indents: tuple[str, ...]
+    ) -> tuple[cst.CSTNode, dict[cst.CSTNode, CodeRange], list[str]] | None:
+        """Codegen of the chunk `root` starts: (the generated copy, ranges in it, its lines)."""
         kind = type(root)
         changes: dict[str, object] = {"leading_lines": ()}
         stub: cst.CSTNode | None = None
@@ -376,11 +428,7 @@ class FastPositions:
             if header_lines < 1 or header_lines >= len(lines):
                 return None
             lines = lines[:header_lines]
-
-        shift = self._shift(root, generated, computed, len(lines))
-        if shift is None or not self._matches(lines, shift + 1):
-            return None
-        return _Chunk(computed, shift, generated)
+        return generated, computed, lines
 
     def _shift(self, root, generated, computed, header_lines: int) -> int | None:
         """The file line of the chunk's first line, minus one."""

@@ -24,6 +24,7 @@ from lsprotocol import types
 from errlint.linter.config import Settings
 from errlint.linter.engine import lint_source
 from errlint.linter.findings import FileResult
+from errlint.linter.incremental import ReusingParser
 from errlint.linter.source import MAX_FILE_BYTES
 from errlint.lsp.diagnostics import build_diagnostics
 from errlint.lsp.documents import Document
@@ -67,6 +68,9 @@ class Analyzer:
         self._executor: ThreadPoolExecutor | None = None
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._latest: dict[str, Analysis] = {}
+        # Per open document, used on the worker thread only: the parse of its
+        # previous version, so an edit re-parses only what it changed.
+        self._parsers: dict[str, ReusingParser] = {}
         self._inflight: dict[tuple[str, int | None, int], tuple[str, asyncio.Future[Analysis]]] = {}
         self._runs = 0
         self.generation = 0
@@ -112,6 +116,7 @@ class Analyzer:
         if timer is not None:
             timer.cancel()
         self._latest.pop(uri, None)
+        self._parsers.pop(uri, None)
 
     def is_current(self, analysis: Analysis) -> bool:
         document = self._ls.documents.get(analysis.uri)
@@ -129,13 +134,23 @@ class Analyzer:
     # --- scheduling ------------------------------------------------------------
 
     def schedule(self, uri: str, delay: float) -> None:
-        """Lint `uri` after `delay` seconds (restarting the wait), then publish if pushing."""
+        """Lint `uri` after `delay` seconds (restarting the wait), then publish if pushing.
+
+        The debounce only applies while the document is busy: the first edit
+        after a quiet spell is linted at once (no waiting for a keystroke that
+        may never come), and edits arriving during a wait or a run coalesce.
+        """
         previous = self._timers.pop(uri, None)
+        if previous is None and not self._running(uri):
+            delay = 0
         if previous is not None:
             previous.cancel()
         task = asyncio.ensure_future(self._lint_later(uri, delay))
         self._timers[uri] = task
         task.add_done_callback(lambda done: self._timers.pop(uri, None) if self._timers.get(uri) is done else None)
+
+    def _running(self, uri: str) -> bool:
+        return any(key[0] == uri and not shared[1].done() for key, shared in self._inflight.items())
 
     async def _lint_later(self, uri: str, delay: float) -> None:
         if delay > 0:
@@ -224,7 +239,8 @@ class Analyzer:
             )
         else:
             try:
-                result = lint_source(snapshot.text, snapshot.name, settings)
+                parser = self._parsers.setdefault(snapshot.uri, ReusingParser())
+                result = lint_source(snapshot.text, snapshot.name, settings, reuse=parser)
             except Exception as error:  # noqa: BLE001 - the engine promises not to raise; be safe anyway
                 logger.exception("lint_source raised for %s", snapshot.uri)
                 result = FileResult(snapshot.name, error=f"internal error ({type(error).__name__}: {error}); please report it")
