@@ -13,20 +13,21 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Position
-from errlint.linter.positions import FastPositions
+from errlint.linter.positions import NEWLINE_RE, FastPositions
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings
     from errlint.linter.profiles import Profile
 
 N = TypeVar("N", bound=cst.CSTNode)
+T = TypeVar("T")
 FunctionNode = cst.FunctionDef
 LoopNode = (cst.For, cst.While)
 
@@ -483,7 +484,13 @@ class Model:
         # `source` is the text that was parsed, when the caller set it; libcst
         # regenerates it exactly otherwise (a fifth of the cost of positions).
         source = getattr(self, "source", None)
-        return FastPositions(self.module, self.module.code if source is None else source, self.parent)
+        if source is None:
+            return FastPositions(self.module, self.module.code, self.parent)
+        # An editor's document also brings its `ast` and last lint's chunks (see incremental.py).
+        reuse = getattr(self, "reuse", None)
+        if reuse is None:
+            return FastPositions(self.module, source, self.parent)
+        return FastPositions(self.module, source, self.parent, reuse.tree, reuse.generated)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -964,6 +971,142 @@ class Model:
 
         return profiles_for_calls(self, calls)
 
+    # --- indexes and source text that rules read often (built on first use) --
+
+    def cached(self, question: str, node: cst.CSTNode, answer: Callable[[], T]) -> T:
+        """`answer()` computed once per model for `node`: for facts that several rules or
+        paths ask about the same node (`question` names the fact)."""
+        key = (question, id(node))
+        entry = self._answers.get(key)
+        if entry is None or entry[0] is not node:
+            # The entry keeps `node` alive, so its id cannot be reused by another node meanwhile.
+            entry = self._answers[key] = (node, answer())
+        return entry[1]
+
+    @functools.cached_property
+    def _answers(self) -> dict[tuple[str, int], tuple[cst.CSTNode, object]]:
+        return {}
+
+    @property
+    def file_text(self) -> str:
+        """The whole file's text (what `module.code` gives), without regenerating it when the parsed text is known."""
+        source = getattr(self, "source", None)
+        return source if source is not None else self._generated_text
+
+    @functools.cached_property
+    def _generated_text(self) -> str:
+        return self.module.code
+
+    def method_calls_on(self, name: str) -> list[cst.Call]:
+        """Calls of methods on the object a dotted name refers to, in source order:
+        `session.headers.update(...)` and `session.headers.setdefault(...)` for `session.headers`."""
+        return self._method_calls.get(name, [])
+
+    @functools.cached_property
+    def _method_calls(self) -> dict[str, list[cst.Call]]:
+        index: dict[str, list[cst.Call]] = {}
+        for call in self.calls:
+            func = call.func
+            if type(func) is cst.Attribute:
+                owner = dotted_name(func.value)
+                if owner:
+                    index.setdefault(owner, []).append(call)
+        return index
+
+    def assignments_to(self, name: str) -> list[tuple[cst.Assign, cst.BaseAssignTargetExpression]]:
+        """Plain `=` statements that bind a dotted name or one of its items (`name = ...`,
+        `name["key"] = ...`), each with the target concerned, in source order."""
+        return self._assignments_by_target.get(name, [])
+
+    @functools.cached_property
+    def _assignments_by_target(self) -> dict[str, list[tuple[cst.Assign, cst.BaseAssignTargetExpression]]]:
+        index: dict[str, list[tuple[cst.Assign, cst.BaseAssignTargetExpression]]] = {}
+        for assign in self.assigns:
+            if type(assign) is not cst.Assign:
+                continue
+            for target in assign.targets:
+                node = target.target
+                name = dotted_name(node.value) if type(node) is cst.Subscript else dotted_name(node)
+                if name:
+                    index.setdefault(name, []).append((assign, node))
+        return index
+
+    def subtree(self, node: cst.CSTNode, into_functions: bool = True) -> Iterator[cst.CSTNode]:
+        """What `walk_nodes(node, into_functions)` yields, read from the model's child index
+        for this file's nodes (several times faster); nodes built elsewhere are walked."""
+        if id(node) not in self._order:
+            yield from walk_nodes(node, into_functions)
+            return
+        children = self._children
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            yield current
+            below = children.get(id(current))
+            if below:
+                if not into_functions:
+                    below = [child for child in below if type(child) not in SCOPE_TYPES]
+                stack.extend(reversed(below))
+
+    def source_index(self, node: cst.CSTNode) -> int:
+        """The node's place in source order (a sort key; -1 for nodes not in this file's tree)."""
+        return self._order.get(id(node), -1)
+
+    def callers_of(self, function: cst.FunctionDef) -> list[cst.Call]:
+        """The calls that `called_function` resolves to `function`, in source order."""
+        entry = self._callers.get(id(function))
+        return entry[1] if entry is not None and entry[0] is function else []
+
+    @functools.cached_property
+    def _callers(self) -> dict[int, tuple[cst.FunctionDef, list[cst.Call]]]:
+        # Keyed by id() of the function, whose entry keeps it alive (ids stay unique).
+        index: dict[int, tuple[cst.FunctionDef, list[cst.Call]]] = {}
+        for call in self.calls:
+            target = self.called_function(call)
+            if target is not None:
+                index.setdefault(id(target.node), (target.node, []))[1].append(call)
+        return index
+
+    def source_text(self, statement: cst.CSTNode) -> str:
+        """A statement's text as written in the file: what `code` generates, without generating it.
+
+        Like `code`, it covers the comment lines above the statement, a
+        definition's decorators and the comment lines that end its blocks; unlike
+        `code`, every line keeps its indentation in the file. Falls back to `code`
+        for other nodes, when the parsed text is unknown or positions are unsure.
+        """
+        source = getattr(self, "source", None)
+        if source is None or type(statement) not in STATEMENT_TYPES or self._is_elif(statement):
+            return self.code(statement)
+        positions = self._fast_positions
+        code_range = positions.range_of(statement)
+        if code_range is None:
+            return self.code(statement)
+        first_line = code_range.start.line
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            # The statement's own range starts at `def`/`class`, below its decorators.
+            decorated = positions.range_of(decorators[0])
+            if decorated is None:
+                return self.code(statement)
+            first_line = decorated.start.line - len(decorators[0].leading_lines)
+        first_line -= len(statement.leading_lines)
+        last_line = code_range.end.line + _closing_comment_lines(statement)
+        starts = self._source_line_starts
+        stop = starts[last_line] if last_line < len(starts) else len(source)
+        return source[starts[first_line - 1] : stop]
+
+    def _is_elif(self, statement: cst.CSTNode) -> bool:
+        parent = self.parent(statement)
+        return type(parent) is cst.If and parent.orelse is statement
+
+    @functools.cached_property
+    def _source_line_starts(self) -> list[int]:
+        """Offsets in `source` where each line starts (line breaks as libcst counts them)."""
+        starts = [0]
+        starts.extend(match.end() for match in NEWLINE_RE.finditer(self.source))
+        return starts
+
 
 # --- syntax helpers ----------------------------------------------------------
 
@@ -989,6 +1132,39 @@ def node_types(kinds: type | tuple[type, ...]) -> frozenset[type]:
 
 
 STATEMENT_TYPES = node_types((cst.SimpleStatementLine, cst.BaseCompoundStatement))
+
+# Where the part of a compound statement that comes last in the source is; the first present one wins.
+_LAST_PART_FIELDS = ("finalbody", "orelse", "handlers", "cases", "body")
+
+
+def _closing_comment_lines(statement: cst.CSTNode) -> int:
+    """How many comment or blank lines close a statement's blocks after its last code line.
+
+    libcst keeps them in the `footer` of the innermost blocks (and of a `match`),
+    which `code` generates as part of the statement.
+    """
+    lines = 0
+    node = statement
+    while type(node) is not cst.SimpleStatementLine:
+        lines += len(getattr(node, "footer", ()))  # a `match` statement's own footer
+        for name in _LAST_PART_FIELDS:
+            part = getattr(node, name, None)
+            if type(part) in _SEQUENCE_TYPES:
+                part = part[-1] if part else None
+            if part is not None:
+                break
+        else:
+            return lines
+        if type(part) is cst.IndentedBlock:
+            lines += len(part.footer)
+            if not part.body:
+                return lines
+            node = part.body[-1]
+        elif type(part) is cst.SimpleStatementSuite:
+            return lines
+        else:
+            node = part  # an `else`, `finally`, `except` or `case` clause, or an `elif`
+    return lines
 
 
 def dotted_name(node: cst.CSTNode | None) -> str | None:

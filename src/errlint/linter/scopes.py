@@ -27,6 +27,7 @@ from errlint.linter.model import (
     HttpCall,
     dotted_name,
     keyword_value,
+    node_types,
     positional_args,
     strip_await,
     walk_nodes,
@@ -613,8 +614,8 @@ class _Walker:
         return [(kind, s) for kind, s in outcomes if s.certain or s.gated]
 
     def _is_bound(self, test: cst.BaseExpression) -> bool:
-        names = [node for node in walk_nodes(test) if isinstance(node, cst.Name)]
-        if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in walk_nodes(test)):
+        names = [node for node in self.model.subtree(test) if isinstance(node, cst.Name)]
+        if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in self.model.subtree(test)):
             return False
         return any(
             (self.target and name.value == self.target) or _BOUND_WORDS.search(name.value) for name in names
@@ -694,7 +695,7 @@ def path_calls(model: "Model", path: RetryPath) -> list[cst.Call]:
         containers.append(path.handler.node)
     found: list[cst.Call] = []
     for container in containers:
-        for node in walk_nodes(container):
+        for node in model.subtree(container):
             if isinstance(node, cst.Call) and node not in found:
                 found.append(node)
     return found
@@ -717,7 +718,7 @@ def handler_retry_loop(model: "Model", handler: Handler) -> cst.For | cst.While 
     attempts (`for attempt in range(n)`, `while ...`), not items. Covers loops
     around SDK calls, which are not `HttpCall`s and so have no `RetryScope`.
     """
-    if any(isinstance(node, (cst.Return, cst.Raise, cst.Break)) for node in walk_nodes(handler.node.body)):
+    if any(isinstance(node, (cst.Return, cst.Raise, cst.Break)) for node in model.subtree(handler.node.body)):
         return None
     loop = model.enclosing(handler.try_node, (cst.For, cst.While, cst.FunctionDef, cst.Lambda))
     if not isinstance(loop, (cst.For, cst.While)) or not model.same_function(handler.try_node, loop):
@@ -767,6 +768,11 @@ def retry_hint_names(settings) -> frozenset[str]:
     return frozenset(names)
 
 
+def _hint_names(model: "Model") -> frozenset[str]:
+    """`retry_hint_names` for the model's settings, worked out once per model (kept with the module node)."""
+    return model.cached("retry hint names", model.module, lambda: retry_hint_names(model.settings))
+
+
 def reads_retry_hint(model: "Model", *nodes: cst.CSTNode | None) -> bool:
     """Does code in `nodes` read a server retry hint (`Retry-After`, `X-RateLimit-Reset`, a body `retry_after`)?
 
@@ -774,7 +780,7 @@ def reads_retry_hint(model: "Model", *nodes: cst.CSTNode | None) -> bool:
     nodes (a `wait=wait_from_headers` callback, a `self._delay(resp)` helper),
     and calls whose own name says they read one (`parse_retry_after(r)`).
     """
-    return _mentions(model, nodes, retry_hint_names(model.settings), _HINT_CALL)
+    return _mentions(model, nodes, _hint_names(model), _HINT_CALL)
 
 
 def consults_server_retry_decision(model: "Model", *nodes: cst.CSTNode | None) -> bool:
@@ -796,7 +802,7 @@ def _mentions(
         if container in seen:
             continue
         seen.add(container)
-        for node in walk_nodes(container):
+        for node in model.subtree(container):
             if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
                 if _string_in(node, names):
                     return True
@@ -834,6 +840,25 @@ def _string_in(node: cst.SimpleString | cst.ConcatenatedString, names: frozenset
     return isinstance(value, str) and value.strip().lower() in names
 
 
+def mounted_scopes_of(model: "Model", call: cst.Call) -> list[RetryScope]:
+    """The `mounted` scopes (a session with a `Retry` mounted) that send `call`, in `retry_scopes` order."""
+    # Model-wide, so kept with the module node.
+    index = model.cached("mounted scopes by call", model.module, lambda: _mounted_scopes_by_call(model))
+    return index.get(id(call), [])
+
+
+def _mounted_scopes_by_call(model: "Model") -> dict[int, list[RetryScope]]:
+    index: dict[int, list[RetryScope]] = {}  # by id() of tree nodes, which live as long as the model
+    for scope in model.retry_scopes:
+        if scope.kind != "mounted":
+            continue
+        for http in scope.http_calls:
+            scopes = index.setdefault(id(http.node), [])
+            if not scopes or scopes[-1] is not scope:
+                scopes.append(scope)
+    return index
+
+
 def is_sleep(model: "Model", call: cst.Call) -> bool:
     return model.callee(call) in lib.SLEEP_FUNCTIONS
 
@@ -858,7 +883,7 @@ def path_sleeps(model: "Model", scope: RetryScope, path: RetryPath) -> list[cst.
     found = [
         node
         for container in containers
-        for node in walk_nodes(container)
+        for node in model.subtree(container)
         if isinstance(node, cst.Call) and is_sleep(model, node)
     ]
     if not found and scope.kind == "loop" and path.handler is not None:
@@ -881,7 +906,7 @@ def _sleeps_after_try(model: "Model", loop: cst.CSTNode, handler: Handler) -> li
         node
         for statement in block.body[index + 1 :]
         if isinstance(statement, cst.SimpleStatementLine)
-        for node in walk_nodes(statement)
+        for node in model.subtree(statement)
         if isinstance(node, cst.Call) and is_sleep(model, node)
     ]
 
@@ -955,23 +980,35 @@ def _grows(model: "Model", expr: cst.Name | cst.Attribute) -> bool:
     if not key:
         return False
     scope = model.binding_scope(expr, key) or model.module
-    for node in walk_nodes(scope):
-        if isinstance(node, cst.AugAssign) and dotted_name(node.target) == key:
-            if isinstance(node.operator, (cst.MultiplyAssign, cst.PowerAssign, cst.LeftShiftAssign)):
-                return True
+    if key in model.cached("multiplied in place", scope, lambda: _multiplied_in_place(model, scope)):
+        return True
     for value in model.assigned_values(expr):
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Power, cst.LeftShift)):
-            if any(dotted_name(node) == key for node in walk_nodes(value)):
+            if any(dotted_name(node) == key for node in model.subtree(value)):
                 return True
     return False
+
+
+_GROWING_ASSIGNMENTS = node_types((cst.MultiplyAssign, cst.PowerAssign, cst.LeftShiftAssign))
+
+
+def _multiplied_in_place(model: "Model", scope: cst.CSTNode) -> frozenset[str]:
+    """Dotted names that `*=`, `**=` or `<<=` change anywhere in `scope` (nested functions too)."""
+    return frozenset(
+        name
+        for node in model.subtree(scope)
+        if type(node) is cst.AugAssign
+        and type(node.operator) in _GROWING_ASSIGNMENTS
+        and (name := dotted_name(node.target))
+    )
 
 
 def _wait_parts(model: "Model", expr: cst.CSTNode, flags: set[str], seen: set, depth: int) -> None:
     if expr in seen or depth > 3:
         return
     seen.add(expr)
-    names = retry_hint_names(model.settings)
-    for node in walk_nodes(expr):
+    names = _hint_names(model)
+    for node in model.subtree(expr):
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)) and _string_in(node, names):
             flags.add("hint")
         elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Power, cst.LeftShift)):
@@ -1016,7 +1053,7 @@ def _wait_call(model: "Model", call: cst.Call, flags: set[str], seen: set, depth
             return
         if reads_retry_hint(model, target.node):
             flags.add("hint")
-        for statement in walk_nodes(target.node):
+        for statement in model.subtree(target.node):
             if isinstance(statement, cst.Return) and statement.value is not None:
                 _wait_parts(model, statement.value, flags, seen, depth + 1)
 

@@ -136,7 +136,7 @@ class Idempotency:
     def module_mentions_keys(self) -> bool:
         """Does the file mention an idempotency carrier anywhere (a string, a name)?"""
         if self._mentions is None:
-            text = self.model.module.code.lower()
+            text = self.model.file_text.lower()
             flat = normalize(text)
             self._mentions = (
                 "idempoten" in text
@@ -209,21 +209,15 @@ class Idempotency:
             if headers is not None:
                 entries += self.entries(headers, client.constructor)[0]
         target = f"{receiver}.headers"
-        for call in model.calls:
-            func = call.func
-            if isinstance(func, cst.Attribute) and dotted_name(func.value) == target:
-                entries += self._mutation_entries(call)
-        for assign in model.assigns:
-            if not isinstance(assign, cst.Assign):
-                continue
-            for t in assign.targets:
-                node = t.target
-                if isinstance(node, cst.Subscript) and dotted_name(node.value) == target:
-                    key = self._subscript_key(node)
-                    if key is not None:
-                        entries.append(Entry(key, assign.value))
-                elif dotted_name(node) == target:
-                    entries += self.entries(assign.value, assign)[0]
+        for call in model.method_calls_on(target):
+            entries += self._mutation_entries(call)
+        for assign, node in model.assignments_to(target):
+            if isinstance(node, cst.Subscript):
+                key = self._subscript_key(node)
+                if key is not None:
+                    entries.append(Entry(key, assign.value))
+            else:
+                entries += self.entries(assign.value, assign)[0]
         return [Carrier("header", e.key, e.value, e.anchor, session=True) for e in entries if self.is_header(e.key)]
 
     def entries(
@@ -311,26 +305,13 @@ class Idempotency:
         model = self.model
         scope = model.binding_scope(near, key)
         found: list[Entry] = []
-        for assign in model.assigns:
-            if not isinstance(assign, cst.Assign):
-                continue
-            for t in assign.targets:
-                node = t.target
-                if (
-                    isinstance(node, cst.Subscript)
-                    and dotted_name(node.value) == key
-                    and model.binding_scope(assign, key) is scope
-                ):
-                    subscript_key = self._subscript_key(node)
-                    if subscript_key is not None:
-                        found.append(Entry(subscript_key, assign.value))
-        for call in model.calls:
-            func = call.func
-            if (
-                isinstance(func, cst.Attribute)
-                and dotted_name(func.value) == key
-                and model.binding_scope(call, key) is scope
-            ):
+        for assign, node in model.assignments_to(key):
+            if isinstance(node, cst.Subscript) and model.binding_scope(assign, key) is scope:
+                subscript_key = self._subscript_key(node)
+                if subscript_key is not None:
+                    found.append(Entry(subscript_key, assign.value))
+        for call in model.method_calls_on(key):
+            if model.binding_scope(call, key) is scope:
                 found += self._mutation_entries(call)
         return found
 
@@ -377,12 +358,10 @@ class Idempotency:
 
     def _add_header_calls(self, name: str, near: cst.CSTNode) -> list[Entry]:
         found = []
-        for call in self.model.calls:
+        for call in self.model.method_calls_on(name):
             func = call.func
             if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in ("add_header", "add_unredirected_header")
-                and dotted_name(func.value) == name
+                func.attr.value in ("add_header", "add_unredirected_header")
                 and self.model.enclosing_function(call) is self.model.enclosing_function(near)
             ):
                 args = positional_args(call)
@@ -484,7 +463,7 @@ class Idempotency:
         for _ in range(4):
             next_pending: list[cst.BaseExpression] = []
             for expr in pending:
-                for node in walk(expr):
+                for node in self.model.subtree(expr):
                     if isinstance(node, cst.Name) and not _is_attribute_name(model, node):
                         names.add(node.value)
                         if node.value in seen:
@@ -534,8 +513,8 @@ class Idempotency:
             value = assign.value
             if value is None:
                 continue
-            source = {n.value for n in walk(value) if isinstance(n, cst.Name)}
-            from_item = bool(source & changing) or any(_takes_item(n) for n in walk(value))
+            source = {n.value for n in self.model.subtree(value) if isinstance(n, cst.Name)}
+            from_item = bool(source & changing) or any(_takes_item(n) for n in self.model.subtree(value))
             if from_item:
                 targets = assign.targets if isinstance(assign, cst.Assign) else [assign]
                 for t in targets:
@@ -546,7 +525,7 @@ class Idempotency:
             return False
         used = self.payload_names(call)
         if key is not None:
-            used |= {n.value for n in walk(key) if isinstance(n, cst.Name)}
+            used |= {n.value for n in self.model.subtree(key) if isinstance(n, cst.Name)}
         return bool(used & changing)
 
     # --- retry scopes --------------------------------------------------------------
@@ -645,7 +624,7 @@ class Idempotency:
         """String fragments an expression is built from, through names."""
         if expr is None or depth > 4:
             return
-        for node in walk(expr):
+        for node in self.model.subtree(expr):
             if isinstance(node, cst.SimpleString):
                 value = self.model.const_value(node)
                 if isinstance(value, str):
@@ -673,8 +652,8 @@ def _counts_attempts(model: Model, loop: cst.For) -> bool:
     value = model.const_value(bound)
     if isinstance(value, int):
         return value <= 20
-    names = [n.value for n in walk(bound) if isinstance(n, cst.Name)] + [
-        n.attr.value for n in walk(bound) if isinstance(n, cst.Attribute)
+    names = [n.value for n in model.subtree(bound) if isinstance(n, cst.Name)] + [
+        n.attr.value for n in model.subtree(bound) if isinstance(n, cst.Attribute)
     ]
     return any(re.search(r"attempt|retr|tries|try|max|limit", name, re.I) for name in names)
 
@@ -711,7 +690,7 @@ def loop_targets(loop: cst.For) -> set[str]:
 def names_assigned_in(model: Model, container: cst.CSTNode) -> set[str]:
     """Every name bound inside `container` (assignments, loop targets, `with ... as`, `except ... as`)."""
     names: set[str] = set()
-    for node in walk(container):
+    for node in model.subtree(container):
         targets: list[cst.CSTNode] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
@@ -726,12 +705,12 @@ def names_assigned_in(model: Model, container: cst.CSTNode) -> set[str]:
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
             targets = [node.name.name]
         for target in targets:
-            names |= {n.value for n in walk(target) if isinstance(n, cst.Name)}
+            names |= {n.value for n in model.subtree(target) if isinstance(n, cst.Name)}
     return names
 
 
 def free_names(model: Model, expr: cst.CSTNode) -> set[str]:
-    return {n.value for n in walk(expr) if isinstance(n, cst.Name) and not _is_attribute_name(model, n)}
+    return {n.value for n in model.subtree(expr) if isinstance(n, cst.Name) and not _is_attribute_name(model, n)}
 
 
 def _is_attribute_name(model: Model, node: cst.Name) -> bool:

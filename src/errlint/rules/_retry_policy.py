@@ -22,9 +22,6 @@ from errlint.linter.model import (
     keyword_arg,
     positional_args,
 )
-from errlint.linter.model import (
-    walk_nodes as walk,
-)
 
 if TYPE_CHECKING:
     from errlint.linter.model import Model
@@ -78,6 +75,11 @@ class RetryConfig:
 
 
 def retry_configs(model: "Model") -> list[RetryConfig]:
+    # Several rules ask; the configurations are found once per model (kept with the module node).
+    return list(model.cached("retry configs", model.module, lambda: _find_retry_configs(model)))
+
+
+def _find_retry_configs(model: "Model") -> list[RetryConfig]:
     found: list[RetryConfig] = []
     seen: set[cst.CSTNode] = set()
     for info in model.functions.values():
@@ -209,12 +211,12 @@ def loop_is_bounded(model: "Model", loop: cst.For | cst.While) -> bool:
     """A counter, deadline or stop flag checked in the loop's test or body."""
     counters = frozenset(
         name
-        for node in walk(loop.body)
+        for node in model.subtree(loop.body)
         if isinstance(node, cst.AugAssign) and (name := dotted_name(node.target))
     )
     if isinstance(loop, cst.While) and mentions_bound(model, loop.test, counters):
         return True
-    for node in walk(loop.body):
+    for node in model.subtree(loop.body):
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
         test = node.test if isinstance(node, (cst.If, cst.While, cst.Assert, cst.IfExp)) else None
@@ -227,7 +229,7 @@ def loop_is_bounded(model: "Model", loop: cst.For | cst.While) -> bool:
 
 def _helper_counts(model: "Model", test: cst.CSTNode) -> bool:
     """`if error_retry(): continue` where the same-module helper checks a counter or deadline."""
-    for node in walk(test):
+    for node in model.subtree(test):
         if not isinstance(node, cst.Call):
             continue
         helper = model.called_function(node)
@@ -272,16 +274,16 @@ def handler_filters(model: "Model", handler: Handler) -> bool:
         isinstance(statement, cst.SimpleStatementLine) and any(terminates(model, small) for small in statement.body)
         for statement in handler.node.body.body
     )
-    for node in walk(handler.node.body):
+    for node in model.subtree(handler.node.body):
         if (
             top_level_exit
             and isinstance(node, cst.If)
             and not mentions_bound(model, node.test)
-            and any(isinstance(inner, cst.Continue) for inner in walk(node.body))
+            and any(isinstance(inner, cst.Continue) for inner in model.subtree(node.body))
         ):
             return True
         if isinstance(node, cst.If) and not mentions_bound(model, node.test):
-            if any(terminates(model, inner) for inner in walk(node) if inner is not node.test):
+            if any(terminates(model, inner) for inner in model.subtree(node) if inner is not node.test):
                 return True
     return False
 

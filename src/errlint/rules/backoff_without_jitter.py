@@ -9,7 +9,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Edit, Fix, FixAvailability
-from errlint.linter.model import keyword_arg, keyword_value, positional_args, walk_nodes
+from errlint.linter.model import keyword_arg, keyword_value, positional_args
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
     RetryPath,
@@ -466,6 +466,7 @@ def fetch(url):
     ]
 
     def check(self) -> Iterator[Report]:
+        self._import_aliases: dict[str, cst.ImportAlias | None] = {}
         if not (self.model.http_libraries_imported or self.model.imports_any(_SDK_MODULES)):
             return
         reported: set[cst.CSTNode] = set()
@@ -564,7 +565,7 @@ def fetch(url):
         if stop is not None and self._fewest(stop, "tenacity.stop_after_attempt") <= 2:
             return
         wait = self.model.resolve(wait)
-        waits = [node for node in walk_nodes(wait) if isinstance(node, cst.Call)]
+        waits = [node for node in self.model.subtree(wait) if isinstance(node, cst.Call)]
         if any(self.model.callee(node) in lib.TENACITY_RANDOM_WAITS for node in waits):
             return
         if not self._only_tenacity_waits(wait):
@@ -596,7 +597,7 @@ def fetch(url):
             return  # one finding per `wait=`
 
     def _only_tenacity_waits(self, wait: cst.BaseExpression) -> bool:
-        for node in walk_nodes(wait):
+        for node in self.model.subtree(wait):
             if isinstance(node, cst.Lambda):
                 return False
             if isinstance(node, cst.Call) and not (self.model.callee(node) or "").startswith("tenacity."):
@@ -691,7 +692,7 @@ def fetch(url):
     def _fewest(self, expr: cst.BaseExpression, stop_name: str) -> float:
         """The smallest attempt count among `stop_after_attempt(N)` in a stop expression."""
         fewest = math.inf
-        for node in walk_nodes(self.model.resolve(expr)):
+        for node in self.model.subtree(self.model.resolve(expr)):
             if isinstance(node, cst.Call) and self.model.callee(node) == stop_name and node.args:
                 value = self.model.const_value(node.args[0].value)
                 if isinstance(value, int):
@@ -720,6 +721,12 @@ def fetch(url):
 
     def _import_alias(self, local: str) -> cst.ImportAlias | None:
         """The `from tenacity import wait_exponential [as local]` alias that binds `local`."""
+        # Asked once per flagged `wait=`, mostly about the same name: look it up once.
+        if local not in self._import_aliases:
+            self._import_aliases[local] = self._find_import_alias(local)
+        return self._import_aliases[local]
+
+    def _find_import_alias(self, local: str) -> cst.ImportAlias | None:
         found: list[cst.ImportAlias] = []
         model = self.model
 

@@ -14,7 +14,6 @@ from errlint.linter.model import (
     positional_args,
     string_value,
     strip_await,
-    walk_nodes,
 )
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.status import status_condition
@@ -605,7 +604,7 @@ async def call(client: httpx.AsyncClient, url):
             return True
         if self.model.http_calls_in(handler.try_node.body):
             return True
-        for node in walk_nodes(handler.try_node.body):
+        for node in self.model.subtree(handler.try_node.body):
             if isinstance(node, cst.Call):
                 root = dotted_name(node.func) or ""
                 parts = root.split(".")
@@ -629,13 +628,13 @@ async def call(client: httpx.AsyncClient, url):
         """Is response/body text read on an error path (not a page being scraped)?"""
         if needle is not None and _ERROR_PHRASE.search(needle):
             return True
-        for inner in walk_nodes(source):
+        for inner in self.model.subtree(source):
             key = string_value(inner) if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) else None
             if key in _ERROR_KEYS:
                 return True
         resolved = self.model.resolve(_unwrap(source)) if isinstance(_unwrap(source), cst.Name) else None
         if resolved is not None:
-            for inner in walk_nodes(resolved):
+            for inner in self.model.subtree(resolved):
                 key = string_value(inner) if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) else None
                 if key in _ERROR_KEYS:
                     return True
@@ -684,7 +683,7 @@ async def call(client: httpx.AsyncClient, url):
         if not names:
             return False
         scope = self.model.enclosing_function(assign) or self.model.module
-        for node in walk_nodes(scope):
+        for node in self.model.subtree(scope):
             tests: list[cst.CSTNode] = []
             if isinstance(node, (cst.If, cst.While)):
                 if isinstance(node, cst.If) and self._only_hints(node):
@@ -693,7 +692,7 @@ async def call(client: httpx.AsyncClient, url):
             elif isinstance(node, cst.Return) and node.value is not None:
                 tests = [node.value]
             for test in tests:
-                if any(isinstance(inner, cst.Name) and inner.value in names for inner in walk_nodes(test)):
+                if any(isinstance(inner, cst.Name) and inner.value in names for inner in self.model.subtree(test)):
                     return True
         return False
 

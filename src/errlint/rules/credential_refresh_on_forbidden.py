@@ -445,7 +445,7 @@ def fetch(url, creds):
         return events
 
     def _refreshes(self, node: cst.CSTNode) -> bool:
-        for child in walk_nodes(node, into_functions=False):
+        for child in self.model.subtree(node, into_functions=False):
             if isinstance(child, cst.Call):
                 name = dotted_name(child.func) or ""
                 if name and _REFRESH_CALL.search(name.rsplit(".", 1)[-1]):
@@ -468,7 +468,7 @@ def fetch(url, creds):
         return bool(name) and _CREDENTIAL_NAME.search(name.rsplit(".", 1)[-1]) is not None
 
     def _sends(self, node: cst.CSTNode, function: cst.FunctionDef | None) -> bool:
-        for child in walk_nodes(node, into_functions=False):
+        for child in self.model.subtree(node, into_functions=False):
             if not isinstance(child, cst.Call):
                 continue
             if self.model.http_call(child) is not None or self.model.self_retrying_client(child) is not None:
@@ -498,7 +498,7 @@ def fetch(url, creds):
         return False
 
     def _is_bound(self, test: cst.BaseExpression) -> bool:
-        names = [node.value for node in walk_nodes(test, into_functions=False) if isinstance(node, cst.Name)]
+        names = [node.value for node in self.model.subtree(test, into_functions=False) if isinstance(node, cst.Name)]
         return bool(names) and all(_BOUND_NAME.search(name) for name in names)
 
 

@@ -384,16 +384,21 @@ def thumbnail(url):
                     if taken is not None:
                         yield call, *taken
         for loop in model.loops:
-            if not isinstance(loop, cst.For) or not self._writes_out(loop):
+            if not isinstance(loop, cst.For):
                 continue
             iterator = strip_await(loop.iter)
-            if isinstance(iterator, cst.Call) and isinstance(iterator.func, cst.Attribute):
-                method = iterator.func.attr.value
-                receiver = iterator.func.value
-                if method in _CHUNK_ITERATORS:
-                    yield iterator, receiver, method
-                elif method in _STREAM_METHODS and isinstance(receiver, cst.Attribute) and receiver.attr.value == "content":
-                    yield iterator, receiver.value, "content." + method
+            if not (isinstance(iterator, cst.Call) and isinstance(iterator.func, cst.Attribute)):
+                continue
+            method = iterator.func.attr.value
+            receiver = iterator.func.value
+            if method in _CHUNK_ITERATORS:
+                sink = (iterator, receiver, method)
+            elif method in _STREAM_METHODS and isinstance(receiver, cst.Attribute) and receiver.attr.value == "content":
+                sink = (iterator, receiver.value, "content." + method)
+            else:
+                continue
+            if self._writes_out(loop):  # the body is read only for loops over response chunks
+                yield sink
         for node in self._returns():
             taken = self._bytes_of(node.value) if node.value is not None else None
             if taken is not None:

@@ -15,7 +15,6 @@ from errlint.rules._idempotency import (
     Mint,
     free_names,
     names_assigned_in,
-    walk,
 )
 
 _SCOPE_KINDS = ("decorator", "iterator", "loop", "recursion")
@@ -479,7 +478,7 @@ def sync(orders):
         if carrier.anchor is not value or "\n" in model.code(value) or free_names(model, value) & changing:
             return None
         container = function if function is not None else model.module
-        if any(isinstance(n, cst.Name) and n.value == "idempotency_key" for n in walk(container)):
+        if any(isinstance(n, cst.Name) and n.value == "idempotency_key" for n in self.model.subtree(container)):
             return None
         return self.fix(
             "Mint the key once, before the retry loop",
@@ -508,7 +507,7 @@ def sync(orders):
         start, end = model.range_of(statement)
         if start.line != end.line:
             return None
-        line = model.module.code.splitlines()[start.line - 1]
+        line = model.file_text.splitlines()[start.line - 1]
         return self.fix(
             f"Mint `{target.value}` once, before the retry loop",
             Applicability.SAFE,

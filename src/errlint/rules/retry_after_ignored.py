@@ -13,7 +13,6 @@ from errlint.linter.model import (
     keyword_arg,
     keyword_value,
     positional_args,
-    walk_nodes,
 )
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import (
@@ -589,7 +588,7 @@ client = RetryClient(retry_options=retry_options)
         """Is the `wait=` value made only of tenacity's own strategies (no callback that could read a hint)?"""
         wait = self.model.resolve(wait)
         calls = 0
-        for node in walk_nodes(wait):
+        for node in self.model.subtree(wait):
             if isinstance(node, cst.Lambda):
                 return False
             if isinstance(node, cst.Call):

@@ -10,12 +10,12 @@ import libcst as cst
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
 from errlint.linter.model import (
-    child_nodes,
+    Model,
     dotted_name,
     keyword_value,
+    node_types,
     positional_args,
     strip_await,
-    walk_nodes,
 )
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 
@@ -479,8 +479,9 @@ def fetch(url):
     ]
 
     def check(self) -> Iterator[Report]:
-        self._orders: dict[cst.CSTNode, dict[cst.CSTNode, int]] = {}
+        self._scope_cache: dict[cst.CSTNode, dict[type, list[cst.CSTNode]]] = {}
         self._binding_cache: dict[cst.CSTNode, list[tuple[str, cst.BaseExpression]]] = {}
+        self._alias_cache: dict[cst.CSTNode, set[str]] = {}
         flagged: set[cst.Call] = set()
         for call in self.model.calls:
             report = self._check_parse(call)
@@ -568,17 +569,17 @@ def fetch(url):
 
     def _aliases(self, scope: cst.CSTNode) -> set[str]:
         """Local names bound to a `Retry-After` read in `scope`."""
-        names = set()
-        for target, value in self._bindings(scope):
-            if self._header_read(value) is not None:
-                names.add(target)
+        names = self._alias_cache.get(scope)
+        if names is None:
+            names = self._alias_cache[scope] = set()
+            for target, value in self._bindings(scope):
+                if self._header_read(value) is not None:
+                    names.add(target)
         return names
 
     def _validated(self, scope: cst.CSTNode, aliases: set[str]) -> bool:
         """Is the header value checked with `.isdigit()` or a regex somewhere in the scope?"""
-        for node in _walk_scope(scope):
-            if not isinstance(node, cst.Call):
-                continue
+        for node in self._scope_nodes(scope, cst.Call):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value in _DIGIT_CHECKS:
                 subjects = [func.value] + positional_args(node)  # `v.isdigit()`, `str.isdigit(v)`
@@ -596,19 +597,15 @@ def fetch(url):
 
     def _presence_checked(self, scope: cst.CSTNode, aliases: set[str]) -> bool:
         """Does any condition in the scope test the header or a name holding it?"""
-        for node in _walk_scope(scope):
-            if isinstance(node, (cst.If, cst.While, cst.IfExp)):
-                tests = [node.test]
-            elif isinstance(node, cst.BooleanOperation):
-                tests = [node.left]
-            else:
-                continue
-            for test in tests:
-                for inner in walk_nodes(test):
-                    if isinstance(inner, cst.Name) and inner.value in aliases:
-                        return True
-                    if isinstance(inner, (cst.SimpleString, cst.ConcatenatedString)) and self._is_header_name(inner):
-                        return True
+        tests = [node.test for node in self._scope_nodes(scope, cst.If, cst.While, cst.IfExp)]
+        tests.extend(node.left for node in self._scope_nodes(scope, cst.BooleanOperation))
+        for test in tests:
+            for inner in self.model.subtree(test):
+                kind = type(inner)
+                if kind is cst.Name and inner.value in aliases:
+                    return True
+                if (kind is cst.SimpleString or kind is cst.ConcatenatedString) and self._is_header_name(inner):
+                    return True
         return False
 
     def _caught(self, node: cst.CSTNode) -> set[str]:
@@ -688,23 +685,24 @@ def fetch(url):
 
     def _capped(self, scope: cst.CSTNode, names: set[str]) -> bool:
         """Is any name on the value's way to the sleep bounded by `min()` or an upper comparison?"""
-        for node in _walk_scope(scope):
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "min":
-                if any(isinstance(arg, cst.Name) and arg.value in names for arg in map(strip_await, positional_args(node))):
-                    return True
-            elif isinstance(node, cst.Comparison):
-                operands = [node.left, *(target.comparator for target in node.comparisons)]
-                ordered = any(
-                    isinstance(target.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual))
-                    for target in node.comparisons
-                )
-                mentions = any(isinstance(operand, cst.Name) and operand.value in names for operand in operands)
-                against_zero = any(
-                    isinstance(self.model.const_value(operand), (int, float)) and self.model.const_value(operand) <= 0
-                    for operand in operands
-                )
-                if ordered and mentions and not against_zero:
-                    return True
+        for node in self._scope_nodes(scope, cst.Call):
+            if isinstance(node.func, cst.Name) and node.func.value == "min" and any(
+                isinstance(arg, cst.Name) and arg.value in names for arg in map(strip_await, positional_args(node))
+            ):
+                return True
+        for node in self._scope_nodes(scope, cst.Comparison):
+            operands = [node.left, *(target.comparator for target in node.comparisons)]
+            ordered = any(
+                isinstance(target.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual))
+                for target in node.comparisons
+            )
+            mentions = any(isinstance(operand, cst.Name) and operand.value in names for operand in operands)
+            against_zero = any(
+                isinstance(self.model.const_value(operand), (int, float)) and self.model.const_value(operand) <= 0
+                for operand in operands
+            )
+            if ordered and mentions and not against_zero:
+                return True
         return False
 
     # --- scopes and bindings -------------------------------------------------
@@ -718,7 +716,7 @@ def fetch(url):
             return self._binding_cache[scope]
         found: list[tuple[str, cst.BaseExpression]] = []
         self._binding_cache[scope] = found
-        for node in _walk_scope(scope):
+        for node in self._scope_nodes(scope, cst.Assign, cst.AnnAssign, cst.NamedExpr):
             if isinstance(node, cst.Assign):
                 for target in node.targets:
                     if isinstance(target.target, cst.Name):
@@ -732,19 +730,26 @@ def fetch(url):
     def _preceding_values(self, name: str, at: cst.CSTNode) -> list[cst.BaseExpression]:
         """Every value bound to `name` in the scope of `at` before `at` (any of them may reach it)."""
         scope = self._scope(at)
-        order = self._order(scope)
-        position = order.get(at, len(order))
-        return [value for target, value in self._bindings(scope) if target == name and order.get(value, 0) < position]
+        before = self.model.before  # source order (`at` and the values all lie in `scope`)
+        return [value for target, value in self._bindings(scope) if target == name and before(value, at)]
 
     def _reaching_value(self, name: str, at: cst.CSTNode) -> cst.BaseExpression | None:
         """The value of the last binding of `name` before `at` in source order."""
         values = self._preceding_values(name, at)
         return values[-1] if values else None
 
-    def _order(self, scope: cst.CSTNode) -> dict[cst.CSTNode, int]:
-        if scope not in self._orders:
-            self._orders[scope] = {node: index for index, node in enumerate(walk_nodes(scope))}
-        return self._orders[scope]
+    def _scope_nodes(self, scope: cst.CSTNode, *kinds: type) -> list[cst.CSTNode]:
+        """The nodes of these exact kinds in a function or module body, in source order,
+        not entering nested functions or classes (lambdas are entered)."""
+        by_kind = self._scope_cache.get(scope)
+        if by_kind is None:
+            # One walk per scope, shared by every question asked about it.
+            by_kind = self._scope_cache[scope] = {}
+            for node in _walk_scope(self.model, scope):
+                by_kind.setdefault(type(node), []).append(node)
+        if len(kinds) == 1:
+            return by_kind.get(kinds[0], [])
+        return sorted((node for kind in kinds for node in by_kind.get(kind, ())), key=self.model.source_index)
 
     # --- fixes ---------------------------------------------------------------
 
@@ -831,12 +836,13 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _walk_scope(scope: cst.CSTNode) -> Iterator[cst.CSTNode]:
+_NESTED_DEFINITIONS = node_types((cst.FunctionDef, cst.ClassDef))
+
+
+def _walk_scope(model: Model, scope: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Nodes of a function or module body in source order, not entering nested functions or classes."""
     stack = [scope]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(
-            child for child in reversed(child_nodes(current)) if not isinstance(child, (cst.FunctionDef, cst.ClassDef))
-        )
+        stack.extend(child for child in reversed(model.children(current)) if type(child) not in _NESTED_DEFINITIONS)

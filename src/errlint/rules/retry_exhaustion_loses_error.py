@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterator
 
@@ -21,7 +22,6 @@ from errlint.rules._retry_policy import (
     report_node,
     retry_configs,
     terminates,
-    walk,
 )
 
 # Documentation that says losing the error is intended.
@@ -31,6 +31,8 @@ _BEST_EFFORT = re.compile(
     r"(errors|failures|exceptions)\s+(are|is)\s+(ignored|swallowed|dropped|not raised)",
     re.I,
 )
+# Every match of `_BEST_EFFORT` contains one of these (keep the two in step).
+_INTENT_WORDS = ("effort", "forget", "critical", "never raises", "must not raise", "errors", "failures", "exceptions")
 # Exception families whose root class catches every member (a caller catching the
 # root misses the `RetryError` that replaces any of them, and the other way round).
 _FAMILY_ROOTS = {
@@ -498,18 +500,18 @@ def notify(session: requests.Session, url, event):
         body = handler.node.body
         last_attempt = [
             node
-            for node in walk(body)
+            for node in self.model.subtree(body)
             if isinstance(node, cst.If) and mentions_bound(self.model, node.test)
         ]
         for branch in last_attempt:
-            for node in walk(branch.body):
+            for node in self.model.subtree(branch.body):
                 if isinstance(node, cst.Return) and self._loses(node.value):
                     return self.report(
                         node,
                         f"`{name}` returns `{self._shown(node.value)}` on the last attempt instead of raising "
                         f"{caught}, so the caller never sees the last error",
                     )
-        if any(terminates(self.model, node) and not isinstance(node, cst.Break) for node in walk(body)):
+        if any(terminates(self.model, node) and not isinstance(node, cst.Break) for node in self.model.subtree(body)):
             return None
         if loop is None:
             return None
@@ -546,10 +548,8 @@ def notify(session: requests.Session, url, event):
     def _none_by_design(self, function: cst.FunctionDef, scope: RetryScope) -> bool:
         """`return None` written on another error path (a 404, a timeout): `None` is the function's failure value."""
         own = {path.handler.node for path in scope.paths if path.handler is not None}
-        for node in walk(function.body):
-            if not (isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == "None"):
-                continue
-            if not self.model.same_function(node, function):
+        for node in self.model.walk(function.body, into_functions=False):
+            if not (type(node) is cst.Return and type(node.value) is cst.Name and node.value.value == "None"):
                 continue
             handler = self.model.enclosing(node, cst.ExceptHandler)
             if handler is not None and handler not in own:
@@ -628,7 +628,7 @@ def notify(session: requests.Session, url, event):
             statement = following  # type: ignore[assignment]
 
     def _only_logging(self, statement: cst.If) -> bool:
-        for node in walk(statement):
+        for node in self.model.subtree(statement):
             if isinstance(node, cst.BaseSmallStatement) and not isinstance(node, (cst.Expr, cst.Pass)):
                 return False
             if isinstance(node, cst.BaseCompoundStatement) and not isinstance(node, cst.If):
@@ -660,7 +660,7 @@ def notify(session: requests.Session, url, event):
         on_giveup = keyword_arg(call, "on_giveup")
         if on_giveup is not None:
             handler = self.model.function_named(dotted_name(on_giveup.value) or "")
-            if handler is None or any(isinstance(node, cst.Raise) for node in walk(handler.node)):
+            if handler is None or any(isinstance(node, cst.Raise) for node in self.model.subtree(handler.node)):
                 return None
         return self.report(
             argument,
@@ -683,11 +683,7 @@ def notify(session: requests.Session, url, event):
         if config.function is not None:
             if self._documented(config.function):
                 return None
-            callers = [
-                other
-                for other in self.model.calls
-                if (target := self.model.called_function(other)) is not None and target.node is config.function
-            ]
+            callers = self.model.callers_of(config.function)
             subject = config.function.name.value
         else:
             loop = self._iterator_loop(config)
@@ -758,9 +754,23 @@ def notify(session: requests.Session, url, event):
     # --- documentation --------------------------------------------------------------
 
     def _documented(self, function: cst.FunctionDef) -> bool:
-        return _BEST_EFFORT.search(self.model.code(function)) is not None
+        if not self._file_may_document_intent:
+            return False
+        # The text as written (comments above, decorators, docstring, body): indentation does not matter here.
+        return _BEST_EFFORT.search(self.model.source_text(function)) is not None
+
+    @functools.cached_property
+    def _file_may_document_intent(self) -> bool:
+        """False when no function's text can match `_BEST_EFFORT`: the file lacks all of `_INTENT_WORDS`.
+
+        Searching the whole file with the regex costs milliseconds; a substring
+        test costs microseconds.
+        """
+        source = getattr(self.model, "source", None)
+        if source is None or not source.isascii():
+            return True  # `re.I` also matches a few non-ASCII letters (`ſ`, `ı`, `K`) to ASCII ones
+        lowered = source.lower()
+        return any(word in lowered for word in _INTENT_WORDS)
 
     def _generator(self, function: cst.FunctionDef) -> bool:
-        return any(
-            isinstance(node, (cst.Yield,)) and self.model.same_function(node, function) for node in walk(function.body)
-        )
+        return any(type(node) is cst.Yield for node in self.model.walk(function.body, into_functions=False))

@@ -8,7 +8,7 @@ import libcst as cst
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Applicability, Fix, FixAvailability
-from errlint.linter.model import keyword_arg, positional_args, walk_nodes
+from errlint.linter.model import keyword_arg, positional_args
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import (
     RetryPath,
@@ -361,7 +361,7 @@ def fetch(url, retries=3):
     def _subject(self, node: cst.CSTNode) -> str:
         """The condition as written, or its status comparison when the whole is too long to quote."""
         candidates = [node] + [
-            sub for sub in walk_nodes(node, into_functions=False)
+            sub for sub in self.model.subtree(node, into_functions=False)
             if isinstance(sub, cst.Comparison) and status_condition_past_guards(self.model, sub) is not None
         ]
         for candidate in candidates:
@@ -410,7 +410,7 @@ def fetch(url, retries=3):
             return True
         blocks = [decision.body] + ([decision.orelse] if decision.orelse is not None else [])
         for block in blocks:
-            for node in walk_nodes(block, into_functions=False):
+            for node in self.model.subtree(block, into_functions=False):
                 if isinstance(node, _FLOW) or (isinstance(node, cst.Call) and is_sleep(self.model, node)):
                     return True
                 if scope.kind == "recursion" and node is scope.anchor:

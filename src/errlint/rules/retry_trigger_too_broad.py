@@ -22,7 +22,6 @@ from errlint.rules._retry_policy import (
     report_node,
     retry_configs,
     sends_requests,
-    walk,
 )
 
 # Where each family's status errors come from, for messages.
@@ -529,7 +528,7 @@ def fetch(url):
             return path.handler.type_nodes[0] if path.handler.type_nodes else path.handler.node
         decision = path.decision
         assert decision is not None
-        for node in walk(decision):
+        for node in self.model.subtree(decision):
             if isinstance(node, (cst.Name, cst.Attribute)) and lib.canonical(
                 self.model.qualname(node) or dotted_name(node) or ""
             ) == name:

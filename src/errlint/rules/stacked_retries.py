@@ -18,13 +18,12 @@ from errlint.linter.model import (
     strip_await,
 )
 from errlint.linter.rule import Invalid, Report, Rule
-from errlint.linter.scopes import RetryScope, exception_names
+from errlint.linter.scopes import RetryScope, exception_names, mounted_scopes_of
 from errlint.rules._retry_policy import (
     add_keyword,
     exits_on_success,
     handler_goes_round,
     retry_configs,
-    walk,
 )
 
 _ANY = frozenset({"Exception", "BaseException", "*"})
@@ -493,7 +492,7 @@ def refund(charge_id):
             isinstance(node, cst.Name) and node.value == target
             for call, _ in self.model.self_retrying_calls_in(loop.body)
             for arg in call.args
-            for node in walk(arg.value)
+            for node in self.model.subtree(arg.value)
         )
 
     # --- inner clients -------------------------------------------------------------
@@ -516,7 +515,7 @@ def refund(charge_id):
         if retried is None or self._options_off(call):
             return None
         constructor = client.constructor
-        in_tree = self.model.contains(constructor) or any(constructor is node for node in self.model.calls)
+        in_tree = self.model.contains(constructor)  # (every node in `model.calls` is in the tree)
         if not in_tree:
             # openai's module client: `openai.max_retries = 0` turns it off.
             for assign in self.model.assigns:
@@ -572,11 +571,9 @@ def refund(charge_id):
     def _mounted(self, call: cst.Call, receiver: str | None) -> Inner | None:
         if receiver is None:
             return None
-        for scope in self.model.retry_scopes:
-            if scope.kind != "mounted" or scope.config is None:
+        for scope in mounted_scopes_of(self.model, call):
+            if scope.config is None:
                 continue
-            if not any(http.node is call for http in scope.http_calls):
-                continue  # mounted on another session
             retry = scope.config
             if self._retries_nothing(retry):
                 return None

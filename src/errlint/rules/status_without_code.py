@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from errlint.linter import libraries as lib
-from errlint.linter.model import child_nodes, dotted_name, walk_nodes
+from errlint.linter.model import child_nodes, dotted_name
 from errlint.linter.profiles import Profile, reads_code
 from errlint.linter.rule import Invalid, Report, Rule, Valid
 from errlint.linter.scopes import RetryPath, RetryScope, handler_retry_loop
@@ -486,7 +486,7 @@ def create(order):
         names = {call.node for call in scope.http_calls}
         response_names = set()
         for statement in path.statements:
-            for node in walk_nodes(statement):
+            for node in self.model.subtree(statement):
                 if isinstance(node, cst.Assign) and self.model.http_call(node.value) is not None:
                     response_names.update(dotted_name(t.target) for t in node.targets)
                 elif isinstance(node, cst.WithItem) and node.asname is not None:
@@ -497,7 +497,7 @@ def create(order):
         response_names.discard(None)
         region = self._after_decision(path)
         for container in region:
-            for node in walk_nodes(container):
+            for node in self.model.subtree(container):
                 if isinstance(node, cst.Call) and node not in names and self._passes(node, response_names):
                     return True
         return False
@@ -513,7 +513,7 @@ def create(order):
     def _passes_error_on(self, container: cst.CSTNode, name: str | None) -> bool:
         if not name:
             return False
-        return any(isinstance(node, cst.Call) and self._passes(node, {name}) for node in walk_nodes(container))
+        return any(isinstance(node, cst.Call) and self._passes(node, {name}) for node in self.model.subtree(container))
 
     def _passes(self, call: cst.Call, names: set[str]) -> bool:
         """`call` receives one of `names` and is not a neutral wait/log/format call."""

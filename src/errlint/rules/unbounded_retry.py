@@ -25,7 +25,6 @@ from errlint.rules._retry_policy import (
     mentions_bound,
     report_node,
     retry_configs,
-    walk,
 )
 
 ATTEMPTS = 5
@@ -579,7 +578,7 @@ def fetch(url):
         if isinstance(test, cst.Name) and not mentions_bound(self.model, test):
             return any(
                 isinstance(node, cst.AssignTarget) and dotted_name(node.target) == test.value
-                for node in walk(loop.body)
+                for node in self.model.subtree(loop.body)
             )
         return False
 
@@ -593,12 +592,12 @@ def fetch(url):
             node.value
             for http in scope.http_calls
             for arg in http.node.args
-            for node in walk(arg.value)
+            for node in self.model.subtree(arg.value)
             if isinstance(node, cst.Name)
         }
         containers = list(path.statements) + ([path.handler.node] if path.handler else [])
         for container in containers:
-            for node in walk(container):
+            for node in self.model.subtree(container):
                 if isinstance(node, cst.AssignTarget) and dotted_name(node.target) in sent:
                     return False
         return True
@@ -635,12 +634,12 @@ def fetch(url):
         for arg in call.args:
             if arg.keyword is not None and mentions_bound(self.model, arg.keyword):
                 return None
-            for node in walk(arg.value):
+            for node in self.model.subtree(arg.value):
                 if isinstance(node, (cst.BinaryOperation, cst.Call)):
                     return None  # `retries - 1`, `attempt + 1`, or a new value
                 if isinstance(node, cst.Name) and node.value not in params and node.value not in ("self", "cls"):
                     return None  # a different request (next page, a redirect target)
-        for node in walk(function.body):
+        for node in self.model.subtree(function.body):
             if isinstance(node, cst.If) and mentions_bound(self.model, node.test):
                 return None
         return self.report(

@@ -15,9 +15,9 @@ from errlint.linter.model import (
     dotted_name,
     keyword_value,
     strip_await,
-    walk_nodes,
 )
 from errlint.linter.rule import Invalid, Report, Rule
+from errlint.linter.scopes import mounted_scopes_of
 from errlint.linter.status import describe, status_condition
 
 # Exception classes each HTTP library defines, canonical; only these are judged.
@@ -614,7 +614,7 @@ class Client:
         return bool(types & covering)
 
     def _never_raises_for_status(self, facts: _Facts) -> bool:
-        if facts.raises_for_status or "hooks" in self.model.module.code:
+        if facts.raises_for_status or "hooks" in self.model.file_text:
             return False
         for call in facts.calls:
             if call.receiver is None:
@@ -639,8 +639,9 @@ class Client:
             forcelist = retried if forcelist is None else forcelist & retried
         if not forcelist:
             return
-        for if_node in self.model.ifs:
-            if not self.model.same_function(if_node, handler.node) or not self.model.is_within(if_node, handler.node):
+        # The `if` statements of the handler itself (not of functions defined in it), in source order.
+        for if_node in self.model.subtree(handler.node, into_functions=False):
+            if type(if_node) is not cst.If:
                 continue
             condition = status_condition(self.model, if_node.test)
             if condition is None or not condition.certain or condition.possible - condition.certain:
@@ -654,10 +655,7 @@ class Client:
 
     def _statuses_raised_as_retry_error(self, call: HttpCall) -> frozenset[int] | None:
         """Statuses this call never returns: its mounted `Retry` raises `RetryError` after them."""
-        scope = next(
-            (s for s in self.model.retry_scopes if s.kind == "mounted" and any(c is call for c in s.http_calls)),
-            None,
-        )
+        scope = next(iter(mounted_scopes_of(self.model, call.node)), None)
         if scope is None or scope.config is None or call.method is None:
             return None
         retry = scope.config
@@ -688,7 +686,7 @@ class Client:
         if body in seen:
             return facts
         seen.add(body)
-        for node in walk_nodes(body, into_functions=False):
+        for node in self.model.subtree(body, into_functions=False):
             if isinstance(node, cst.Raise) and node.exc is not None:
                 return None
             if not isinstance(node, cst.Call):

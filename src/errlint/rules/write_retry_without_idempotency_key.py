@@ -22,7 +22,6 @@ from errlint.rules._idempotency import (
     UNPROCESSED_STATUSES,
     Idempotency,
     capitalized,
-    walk,
 )
 
 _ALL = "all"
@@ -559,7 +558,7 @@ def create_order(order):
             return None
         function = model.enclosing_function(loop)
         container = function if function is not None else model.module
-        if any(isinstance(n, cst.Name) and n.value == "idempotency_key" for n in walk(container)):
+        if any(isinstance(n, cst.Name) and n.value == "idempotency_key" for n in self.model.subtree(container)):
             return None
         mint, import_edit = self._mint_expression()
         header = f'"{self.idem.header_label}": idempotency_key'
