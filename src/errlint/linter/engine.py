@@ -110,9 +110,8 @@ def lint_source(
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to parse")
     try:
-        model = Model(module, path, settings)
+        model = Model(module, path, settings, reuse)
         model.source = source  # positions.py reads it instead of regenerating the text
-        model.reuse = reuse
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to analyse")
     findings: list[tuple[Finding, range]] = []

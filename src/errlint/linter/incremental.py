@@ -6,8 +6,8 @@ changes one top-level statement, so `ReusingParser` cuts the text into
 top-level *chunks* and parses only the chunks whose text it has not seen in
 the previous version; the others keep their libcst nodes. libcst nodes are
 immutable, so a tree assembled from old and new statements is as good as a
-fresh one, and everything keyed by node identity (cached positions) stays
-valid for the statements that did not change.
+fresh one, and what was derived from a statement alone (its walk in the
+model, its generated positions: `NodeMemo`) stays valid while it is reused.
 
 * `ast` (C speed) finds where each top-level statement ends. A chunk runs
   from the end of the previous statement to the end of its own, so the
@@ -33,13 +33,41 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import libcst as cst
 
-from errlint.linter.positions import GeneratedChunks
-
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _INDENTED_COMMENT_OR_BLANK = re.compile(r"(?:[ \t\f]+#[^\r\n]*|[ \t\f]*)(?:\r\n|\r|\n)?$")
+
+
+class NodeMemo:
+    """Results computed for nodes, kept from one lint of a document to the next.
+
+    Keyed by node identity: the statements an edit did not touch are the same
+    libcst nodes in the next version, so what was derived from them alone
+    (their walk, their generated positions) still holds. Each entry holds its
+    node, so an id cannot be reused by another node meanwhile; an entry that
+    one lint did not use is dropped at the next.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[int, tuple[cst.CSTNode, object]] = {}
+        self._current: dict[int, tuple[cst.CSTNode, object]] = {}
+
+    def next_version(self) -> None:
+        self._previous, self._current = self._current, {}
+
+    def get(self, node: cst.CSTNode) -> Any:
+        key = id(node)
+        entry = self._current.get(key) or self._previous.get(key)
+        if entry is None or entry[0] is not node:
+            return None
+        self._current[key] = entry
+        return entry[1]
+
+    def put(self, node: cst.CSTNode, value: object) -> None:
+        self._current[id(node)] = (node, value)
 
 
 @dataclass(frozen=True)
@@ -70,13 +98,15 @@ class ReusingParser:
         # (place, chunk text) -> chunks parsed from that text in the previous version.
         self._known: dict[tuple[str, str], list[_Chunk]] = {}
         self.tree: ast.Module | None = None  # the `ast` of the last text, for positions
-        self.generated = GeneratedChunks()  # positions' codegen, kept for the statements reused
+        self.generated = NodeMemo()  # positions' generated chunks (see positions.py)
+        self.walked = NodeMemo()  # the model's walk of each top-level statement (see model.py)
         self.reused = 0  # statements taken from the previous version by the last parse
 
     def parse(self, source: str) -> cst.Module:
         self.tree = None
         self.reused = 0
         self.generated.next_version()
+        self.walked.next_version()
         known, self._known = self._known, {}
         try:
             with warnings.catch_warnings():

@@ -33,9 +33,13 @@ import copy
 import re
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
+
+if TYPE_CHECKING:
+    from errlint.linter.incremental import NodeMemo
 
 try:
     from libcst.metadata.position_provider import PositionProvidingCodegenState
@@ -117,40 +121,14 @@ class _Provider:
         self._computed: dict[cst.CSTNode, CodeRange] = {}
 
 
-class GeneratedChunks:
-    """Generated chunks kept from one lint of a document to the next.
-
-    An editor's document is re-linted after every edit, and most statements
-    are the same libcst nodes as last time (see incremental.py); their chunks
-    need no new codegen, only a new place in the file. Entries are keyed by
-    node identity and hold the node, so an id cannot be reused meanwhile; an
-    entry not used by one lint is dropped at the next.
-    """
-
-    def __init__(self) -> None:
-        self._previous: dict[int, tuple] = {}
-        self._current: dict[int, tuple] = {}
-
-    def next_version(self) -> None:
-        self._previous, self._current = self._current, {}
-
-    def get(self, root: cst.CSTNode) -> tuple | None:
-        entry = self._current.get(id(root)) or self._previous.get(id(root))
-        if entry is None or entry[0] is not root:
-            return None
-        self._current[id(root)] = entry
-        return entry[1]
-
-    def put(self, root: cst.CSTNode, generated: tuple) -> None:
-        self._current[id(root)] = (root, generated)
-
-
 class FastPositions:
     """Positions of the nodes of one module, the same as PositionProvider's.
 
     `parent` maps a node to its parent (None when unknown). `range_of` returns
     None whenever it cannot be sure, and the caller must fall back. `tree` is
-    the source's `ast`, when the caller has it already.
+    the source's `ast`, when the caller has it already; `generated` keeps the
+    chunks of an editor's document from one version to the next (most of its
+    statements are the same nodes: see incremental.py).
     """
 
     def __init__(
@@ -159,7 +137,7 @@ class FastPositions:
         source: str,
         parent: Callable[[cst.CSTNode], cst.CSTNode | None],
         tree: ast.Module | None = None,
-        generated: GeneratedChunks | None = None,
+        generated: NodeMemo | None = None,
     ) -> None:
         self.module = module
         self.source = source

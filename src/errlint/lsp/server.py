@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from dataclasses import dataclass
@@ -319,6 +320,9 @@ def serve(argv: Sequence[str] | None = None) -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print() must not corrupt the protocol stream
     server = create_server()
+    # Everything imported so far lives as long as the server: keep the cycle
+    # collector from walking it again on every full collection.
+    gc.freeze()
     try:
         server.start_io(stdin, stdout)
     finally:
