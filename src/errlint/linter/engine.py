@@ -8,7 +8,9 @@ on the fixed text until nothing changes.
 from __future__ import annotations
 
 import ast
+import contextlib
 import fnmatch
+import gc
 import io
 import os
 import re
@@ -18,7 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import libcst as cst
 
@@ -96,6 +98,31 @@ def lint_source(
     An editor passes the same `reuse` for every version of a document, so
     the statements an edit did not touch are not parsed again.
     """
+    with _no_cycle_collection():
+        return _lint_source(source, path, settings, rules, reuse)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cycle collector while one file is linted.
+
+    A lint allocates hundreds of thousands of short-lived nodes, which sets
+    off full collections of everything the process holds (30-50 ms each in
+    an editor, a tenth of a batch run), and finds almost nothing: the trees
+    and the model are freed by reference counting. It runs again between files.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lint_source(
+    source: str, path: str, settings: Settings, rules: list[type[Rule]] | None, reuse: ReusingParser | None
+) -> FileResult:
     rules = select_rules(settings, path) if rules is None else rules
     try:
         check_nesting(source)

@@ -526,13 +526,18 @@ class Model:
         # `source` is the text that was parsed, when the caller set it; libcst
         # regenerates it exactly otherwise (a fifth of the cost of positions).
         source = getattr(self, "source", None)
+        # A function of the parents index, not the bound `self.parent`: the
+        # model keeps the positions, which must not keep the model (a cycle
+        # would hold every model until the garbage collector's next full pass).
+        parents = self.parents
+        parent = lambda node: parents.get(id(node))  # noqa: E731
         if source is None:
-            return FastPositions(self.module, self.module.code, self.parent)
+            return FastPositions(self.module, self.module.code, parent)
         # An editor's document also brings its `ast` and last lint's chunks (see incremental.py).
         reuse = self.reuse
         if reuse is None:
-            return FastPositions(self.module, source, self.parent)
-        return FastPositions(self.module, source, self.parent, reuse.tree, reuse.generated)
+            return FastPositions(self.module, source, parent)
+        return FastPositions(self.module, source, parent, reuse.tree, reuse.generated)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -745,9 +750,13 @@ class Model:
 
     def calls_in(self, container: cst.CSTNode, depth: int = 3) -> list[cst.Call]:
         """Every call inside `container`, following same-module calls a few levels deep."""
+        # Asked about the same loops and functions by many rules: computed once.
+        return list(self.cached(f"calls in, depth {depth}", container, lambda: self._calls_in(container, depth)))
+
+    def _calls_in(self, container: cst.CSTNode, depth: int) -> tuple[cst.Call, ...]:
         found: list[cst.Call] = []
         self._collect_calls(container, depth, found, set())
-        return found
+        return tuple(found)
 
     def _collect_calls(self, container: cst.CSTNode, depth: int, found: list[cst.Call], seen: set) -> None:
         if container in seen:
@@ -859,7 +868,7 @@ class Model:
         """Calls on SDK clients with built-in retries inside `container` (following same-module calls)."""
         found = []
         for call in self.calls_in(container, depth):
-            client = self.self_retrying_client(call)
+            client = self.cached("self-retrying client", call, lambda: self.self_retrying_client(call))
             if client is not None:
                 found.append((call, client))
         return found

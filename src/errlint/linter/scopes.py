@@ -614,6 +614,10 @@ class _Walker:
         return [(kind, s) for kind, s in outcomes if s.certain or s.gated]
 
     def _is_bound(self, test: cst.BaseExpression) -> bool:
+        # The same test is met once per path state reaching it: answer once.
+        return self.model.cached(f"bounds the loop on {self.target}", test, lambda: self._bounds(test))
+
+    def _bounds(self, test: cst.BaseExpression) -> bool:
         names = [node for node in self.model.subtree(test) if isinstance(node, cst.Name)]
         if any(isinstance(node, (cst.SimpleString, cst.Subscript)) for node in self.model.subtree(test)):
             return False
@@ -935,6 +939,10 @@ class WaitShape:
 
 def wait_shape(model: "Model", expr: cst.BaseExpression) -> WaitShape:
     expr = strip_await(expr)
+    return model.cached("wait shape", expr, lambda: _wait_shape(model, expr))
+
+
+def _wait_shape(model: "Model", expr: cst.BaseExpression) -> WaitShape:
     seconds = _number(model, expr)
     if seconds is not None:
         return WaitShape("constant", seconds)

@@ -11,15 +11,13 @@ concurrent requests for the same version share one run.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import gc
 import logging
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from lsprotocol import types
 
@@ -58,21 +56,6 @@ class Analysis:
     path: str
     notes: tuple[str, ...] = ()
     result_id: str = field(default="")
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """A lint allocates hundreds of thousands of short-lived nodes, which
-    triggers full cycle collections of everything the server holds (30-50 ms
-    each, a third of an edit's latency). Freed by reference counting anyway,
-    they need no collector meanwhile; it runs again between lints."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Skipped(Exception):
@@ -257,8 +240,7 @@ class Analyzer:
         else:
             try:
                 parser = self._parsers.setdefault(snapshot.uri, ReusingParser())
-                with _no_cycle_collection():
-                    result = lint_source(snapshot.text, snapshot.name, settings, reuse=parser)
+                result = lint_source(snapshot.text, snapshot.name, settings, reuse=parser)
             except Exception as error:  # noqa: BLE001 - the engine promises not to raise; be safe anyway
                 logger.exception("lint_source raised for %s", snapshot.uri)
                 result = FileResult(snapshot.name, error=f"internal error ({type(error).__name__}: {error}); please report it")
