@@ -241,3 +241,32 @@ def test_fixing_variations_always_parses_and_is_idempotent(case, indent, blank_l
     second = fix_source(first.source, "t.py", Settings(), unsafe=True, rules=[rule])
     assert second.source == first.source
     assert second.fixed == []
+
+
+def test_a_helper_suggested_for_a_decorated_function_goes_above_its_decorators() -> None:
+    """ERR105's suggestion inserts `retry_after_seconds` above the top-level statement;
+    between `@retry` and `def`, the helper itself would be decorated."""
+    from errlint.linter.engine import lint_source
+    from errlint.linter.fixes import apply_edits
+
+    source = textwrap.dedent(
+        """\
+        import time
+
+        import requests
+        from tenacity import retry
+
+
+        @retry
+        def fetch(url):
+            response = requests.get(url)
+            if response.status_code == 429:
+                time.sleep(int(response.headers["Retry-After"]))
+            return response
+        """
+    )
+    [finding] = [f for f in lint_source(source, "example.py", Settings()).findings if f.code == "ERR105"]
+    suggested = apply_edits(source, finding.fix.edits)
+    helper = suggested.index("def retry_after_seconds(")
+    assert helper < suggested.index("@retry\ndef fetch(url):")
+    assert cst.parse_module(suggested).code == suggested

@@ -89,8 +89,12 @@ class Rule:
         return Edit(start, end, "")
 
     def insert_line_before(self, statement: cst.CSTNode, text: str) -> Edit:
-        """Insert `text` as a new line above `statement`, at its indentation."""
+        """Insert `text` as a new line above `statement` (and its decorators), at its indentation."""
         start, _ = self.model.range_of(statement)
+        decorators = getattr(statement, "decorators", ())
+        if decorators:
+            # A definition's range starts at `def`/`class`, below its decorators.
+            start = Position(self.model.range_of(decorators[0])[0].line, start.column)
         line_start = Position(start.line, 0)
         indent = " " * start.column
         newline = self.model.module.default_newline
