@@ -132,3 +132,45 @@ def test_findings_after_any_edits_are_those_of_a_fresh_lint(data: st.DataObject)
             lines[index] = "    " + lines[index]
         text = "".join(lines)
         assert lint_source(text, path.name, settings, reuse=parser) == lint_source(text, path.name, settings)
+
+
+def test_an_edit_in_one_method_reuses_the_other_methods_of_its_class() -> None:
+    methods = "".join(f"\n    def method_{n}(self):\n        return {n}\n" for n in range(6))
+    source = f"import requests\n\n\nclass Client:\n    '''An API client.'''\n{methods}    # the class's last comment\n"
+    parser = ReusingParser()
+    parser.parse(source)
+    before = parser.parse(source + "\n")  # the class's members are now known one by one
+    edited = source.replace("return 3", "return 33") + "\n"
+    after = parser.parse(edited)
+    assert after.code == edited
+    assert after.deep_equals(cst.parse_module(edited))
+    old_members, new_members = before.body[1].body.body, after.body[1].body.body
+    assert [x is y for x, y in zip(old_members, new_members)] == [True, True, True, True, False, True, True]
+
+
+def test_the_model_of_a_reused_tree_is_the_model_of_a_fresh_walk() -> None:
+    from errlint.linter.model import Model
+
+    methods = "".join(
+        f"\n    def get_{n}(self, session):\n        response = session.get('https://api.example.com/{n}')\n"
+        f"        response.raise_for_status()\n        return response.json()\n"
+        for n in range(5)
+    )
+    source = f"import requests\n\n\nclass Client:\n{methods}\n\ndef helper():\n    return requests.get('u')\n"
+    parser = ReusingParser()
+    parser.parse(source)
+    Model(parser.parse(source + "\n"), "x.py", Settings(), parser)
+    edited = source.replace("/3'", "/33'") + "\n"
+    module = parser.parse(edited)
+    reused = Model(module, "x.py", Settings(), parser)
+    fresh = Model(module, "x.py", Settings())
+
+    def ids(nodes):
+        return [id(node) for node in nodes]
+
+    assert reused._order == fresh._order
+    assert {k: id(v) for k, v in reused.parents.items()} == {k: id(v) for k, v in fresh.parents.items()}
+    assert {k: ids(v) for k, v in reused._children.items()} == {k: ids(v) for k, v in fresh._children.items()}
+    assert ids(reused.calls) == ids(fresh.calls) and ids(reused.functions) == ids(fresh.functions)
+    assert ids(h.node for h in reused.http_calls) == ids(h.node for h in fresh.http_calls)
+    assert len(reused.http_calls) == 6

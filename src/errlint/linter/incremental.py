@@ -96,7 +96,7 @@ class ReusingParser:
     def __init__(self, parse_whole: Callable[[str], cst.Module] = cst.parse_module) -> None:
         self._parse_whole = parse_whole
         # (place, chunk text) -> chunks parsed from that text in the previous version.
-        self._known: dict[tuple[str, str], list[_Chunk]] = {}
+        self._known: dict[tuple[str, ...], list[_Chunk]] = {}
         self.tree: ast.Module | None = None  # the `ast` of the last text, for positions
         self.generated = NodeMemo()  # positions' generated chunks (see positions.py)
         self.walked = NodeMemo()  # the model's walk of each top-level statement (see model.py)
@@ -114,8 +114,8 @@ class ReusingParser:
                 self.tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return self._parse_whole(source)
-        texts = _chunks(source, self.tree)
-        parsed = self._parse_chunks(texts, known) if texts else None
+        pieces = _pieces(source, self.tree)
+        parsed = self._parse_chunks(pieces, known) if pieces else None
         module = _assemble(parsed) if parsed else None
         if module is None:
             self._known = {}
@@ -123,29 +123,75 @@ class ReusingParser:
             return self._parse_whole(source)
         return module
 
-    def _parse_chunks(self, texts: list[str], known: dict[tuple[str, str], list[_Chunk]]) -> list[_Chunk] | None:
+    def _parse_chunks(self, pieces: list[_Piece], known: dict[tuple[str, ...], list[_Chunk]]) -> list[_Chunk] | None:
         chunks = []
-        for index, text in enumerate(texts):
-            place = "first" if index == 0 else "last" if index == len(texts) - 1 else "middle"
-            reusable = known.get((place, text))
+        for index, piece in enumerate(pieces):
+            place = "first" if index == 0 else "last" if index == len(pieces) - 1 else "middle"
+            reusable = known.get((place, piece.text))
             if reusable:
                 chunk = reusable.pop()
                 self.reused += len(chunk.statements)
             else:
-                chunk = _parse_chunk(text, place)
+                chunk = self._parse_class(piece, place, known) if piece.split_class is not None else None
+                chunk = chunk or _parse_chunk(piece.text, place)
                 if chunk is None:
                     return None
             chunks.append(chunk)
-            self._known.setdefault((place, text), []).append(chunk)
+            self._known.setdefault((place, piece.text), []).append(chunk)
         return chunks
+
+    # --- one class, member by member -------------------------------------------
+
+    def _parse_class(
+        self, piece: _Piece, place: str, known: dict[tuple[str, ...], list[_Chunk]]
+    ) -> _Chunk | None:
+        """A class chunk parsed as its header and its members, reusing unchanged members.
+
+        An API client is often one class of many methods: an edit in one
+        method must not re-parse all of them. Each member is parsed inside a
+        stand-in `class _:` at its own indentation, which gives the same nodes
+        as the whole file's parse; anything unusual returns None, and the
+        class is parsed whole.
+        """
+        split = _split_class(piece)
+        if split is None:
+            return None
+        header_text, member_texts, indent = split
+        members_newline = _newline_of(header_text)
+        members: list[cst.BaseStatement] = []
+        carried: tuple[cst.EmptyLine, ...] = ()
+        for text in member_texts:
+            key = ("member", text)
+            reusable = known.get(key)
+            if reusable:
+                member = reusable.pop()
+                self.reused += len(member.statements)
+            else:
+                member = _parse_member(text, indent)
+                if member is None or member.newline != members_newline:
+                    return None
+            self._known.setdefault(key, []).append(member)
+            members.extend(_with_leading(member.statements, carried) if carried else member.statements)
+            carried = member.carry
+        key = (place, "class header", header_text)
+        reusable = known.get(key)
+        header = reusable.pop() if reusable else _parse_chunk(header_text + indent + "pass" + _newline_of(header_text), place)
+        if header is None or len(header.statements) != 1 or header.carry or header.footer or header.newline != members_newline:
+            return None
+        self._known.setdefault(key, []).append(header)
+        definition = header.statements[0]
+        block = definition.body
+        if type(definition) is not cst.ClassDef or type(block) is not cst.IndentedBlock:
+            return None
+        whole = definition.with_changes(body=block.with_changes(body=members, footer=carried))
+        last = member_texts[-1]
+        return _Chunk(header.header, (whole,), (), (), header.newline, indent, header.encoding, last.endswith(("\n", "\r")))
 
 
 def _parse_chunk(text: str, place: str) -> _Chunk | None:
     try:
         module = cst.parse_module(text)
-        # libcst does not always round-trip a module that ends in a comment
-        # shallower than the block above it; the whole file's parse does.
-        if module.code != text:
+        if _ends_in_comment(text) and module.code != text:
             return None
     except (cst.ParserSyntaxError, RecursionError):
         return None
@@ -199,17 +245,44 @@ def _assemble(chunks: list[_Chunk]) -> cst.Module | None:
     )
 
 
-def _chunks(source: str, tree: ast.Module) -> list[str]:
-    """The text of each top-level chunk, in order; they concatenate to `source`."""
+@dataclass(frozen=True)
+class _Piece:
+    """A chunk's text, and the class it holds when it is one class that can be split."""
+
+    text: str
+    lines: list[str]  # the text's lines
+    split_class: ast.ClassDef | None = None
+    first_line: int = 1  # of the chunk in the file, 1-based
+
+
+def _pieces(source: str, tree: ast.Module) -> list[_Piece]:
+    """The top-level chunks, in order; their texts concatenate to `source`."""
     lines = _LINE.findall(source)
     if "".join(lines) != source:  # form feeds, lone carriage returns...: be safe
         return []
-    ends: list[int] = []  # 1-based last line of each chunk
-    for statement in tree.body:
-        first_line = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+    ends = _chunk_ends(lines, tree.body)
+    if not ends:
+        return []
+    pieces = []
+    start = 0
+    for end, node in ends:
+        chunk_lines = lines[start:end]
+        split = node if type(node) is ast.ClassDef and len(node.body) >= _MIN_MEMBERS_TO_SPLIT else None
+        pieces.append(_Piece("".join(chunk_lines), chunk_lines, split, start + 1))
+        start = end
+    if start < len(lines):  # comments and blank lines after the last statement
+        pieces.append(_Piece("".join(lines[start:]), lines[start:]))
+    return pieces
+
+
+def _chunk_ends(lines: list[str], statements: list[ast.stmt]) -> list[tuple[int, ast.stmt | None]]:
+    """Where the chunk of each statement ends (1-based line), with the statement (None for several)."""
+    ends: list[tuple[int, ast.stmt | None]] = []
+    for statement in statements:
+        first_line = _first_line(statement)
         end = statement.end_lineno or statement.lineno
-        if ends and first_line <= ends[-1]:
-            ends[-1] = max(ends[-1], end)  # shares a line with the previous statement
+        if ends and first_line <= ends[-1][0]:
+            ends[-1] = (max(ends[-1][0], end), None)  # shares a line with the previous statement
             continue
         # Indented comments (and blank lines between them) after a block are in
         # the block's footer, so they stay in the block's chunk. (After a simple
@@ -219,17 +292,98 @@ def _chunks(source: str, tree: ast.Module) -> list[str]:
             line += 1
             if lines[line - 1].lstrip(" \t\f")[:1] == "#":
                 end = line
-        ends.append(end)
-    if not ends:
-        return []
-    chunks = []
-    start = 0
-    for end in ends:
-        chunks.append("".join(lines[start:end]))
+        ends.append((end, statement))
+    return ends
+
+
+def _first_line(statement: ast.stmt) -> int:
+    return min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+
+
+_MIN_MEMBERS_TO_SPLIT = 4
+_STAND_IN = "class _:"
+
+
+def _split_class(piece: _Piece) -> tuple[str, list[str], str] | None:
+    """(header text, member texts, member indentation) of a class chunk, if it splits cleanly."""
+    node = piece.split_class
+    assert node is not None
+    lines = piece.lines
+    offset = piece.first_line - 1  # file line = chunk line + offset
+    first_member = _first_line(node.body[0]) - offset  # 1-based in the chunk
+    header_end = first_member - 1
+    while header_end > node.lineno - offset and _is_blank_or_comment(lines[header_end - 1]):
+        header_end -= 1
+    code_line = lines[node.body[0].lineno - offset - 1]
+    indent = code_line[: len(code_line) - len(code_line.lstrip(" \t"))]
+    if not indent or header_end < node.lineno - offset or node.body[0].lineno - offset <= header_end:
+        return None  # an inline body (`class A: pass`) or a header sharing a line with a member
+    # Comments shallower than the members could belong to the class or what
+    # follows it; whole-file parsing decides that, not this shortcut.
+    for line in lines[header_end:]:
+        stripped = line.lstrip(" \t")
+        if stripped.startswith("#") and not line.startswith(indent):
+            return None
+    ends = _chunk_ends(lines, [_shifted(member, offset) for member in node.body])
+    if any(statement is None for _, statement in ends) or ends[-1][0] > len(lines):
+        return None
+    texts = []
+    start = header_end
+    for end, _ in ends[:-1]:
+        texts.append("".join(lines[start:end]))
         start = end
-    if start < len(lines):
-        chunks.append("".join(lines[start:]))  # comments and blank lines after the last statement
-    return chunks
+    texts.append("".join(lines[start:]))  # the last member takes the class's closing comments
+    return "".join(lines[:header_end]), texts, indent
+
+
+class _Shifted:
+    """An ast statement's lines as seen from inside a chunk."""
+
+    def __init__(self, statement: ast.stmt, offset: int) -> None:
+        self.lineno = statement.lineno - offset
+        self.end_lineno = (statement.end_lineno or statement.lineno) - offset
+        self.decorator_list = [_Shifted(d, offset) for d in getattr(statement, "decorator_list", ())]
+
+
+def _shifted(statement: ast.stmt, offset: int) -> ast.stmt:
+    return _Shifted(statement, offset)  # type: ignore[return-value]
+
+
+def _parse_member(text: str, indent: str) -> _Chunk | None:
+    """A class member parsed inside a stand-in class: its statements, and the comments after it."""
+    wrapped = _STAND_IN + _newline_of(text) + text
+    try:
+        module = cst.parse_module(wrapped)
+        if _ends_in_comment(text) and module.code != wrapped:
+            return None
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    if module.header or module.footer or len(module.body) != 1 or type(module.body[0]) is not cst.ClassDef:
+        return None
+    block = module.body[0].body
+    if type(block) is not cst.IndentedBlock or module.default_indent != indent:
+        return None
+    return _Chunk((), tuple(block.body), (), tuple(block.footer), module.default_newline, indent, module.encoding, True)
+
+
+def _ends_in_comment(text: str) -> bool:
+    """libcst does not always round-trip a module that ends in a comment
+    shallower than the block above it (the whole file's parse does), so such
+    chunks are checked by generating them again."""
+    last = text.rstrip()
+    return "#" in last[last.rfind("\n") + 1 :]
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _newline_of(text: str) -> str:
+    for newline in ("\r\n", "\n", "\r"):
+        if text.endswith(newline):
+            return newline
+    return "\n"
 
 
 def _with_leading(

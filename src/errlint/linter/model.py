@@ -231,13 +231,30 @@ class _Collector:
         if statements:
             self.children[id(module)] = statements
         for statement in statements:
-            walked = memo.get(statement)
-            if walked is None:
-                walked = _Collector()
-                walked.walk(statement)
-                memo.put(statement, walked)
-            self._append(walked)
-            self.parents[id(statement)] = module
+            self._walk_remembered(statement, module, memo)
+
+    def _walk_remembered(self, statement: cst.CSTNode, parent: cst.CSTNode, memo: NodeMemo) -> None:
+        walked = memo.get(statement)
+        if walked is None and type(statement) is cst.ClassDef and type(statement.body) is cst.IndentedBlock:
+            # A class is new after any edit inside it, but most of its members
+            # are not: walk its header, then each member through the memo.
+            self.walk(statement, but_not=statement.body)
+            self.parents[id(statement)] = parent
+            block = statement.body
+            self.order[id(block)] = len(self.order)
+            self.parents[id(block)] = statement
+            members = child_nodes(block)
+            if members:
+                self.children[id(block)] = members
+            for member in members:
+                self._walk_remembered(member, block, memo)
+            return
+        if walked is None:
+            walked = _Collector()
+            walked.walk(statement)
+            memo.put(statement, walked)
+        self._append(walked)
+        self.parents[id(statement)] = parent
 
     def _append(self, other: _Collector) -> None:
         """Add the walk of a subtree that comes next in source order."""
@@ -249,7 +266,8 @@ class _Collector:
         for name in self._BUCKETS:
             getattr(self, name).extend(getattr(other, name))
 
-    def walk(self, root: cst.CSTNode) -> None:
+    def walk(self, root: cst.CSTNode, but_not: cst.CSTNode | None = None) -> None:
+        """Walk `root` and everything below it (except the subtree `but_not`, whose parent is recorded)."""
         buckets = {
             cst.Call: self.calls,
             cst.Attribute: self.attributes,
@@ -285,7 +303,7 @@ class _Collector:
                 children[id(node)] = below
                 for child in below:
                     parents[id(child)] = node
-                stack.extend(reversed(below))
+                stack.extend(reversed(below) if but_not is None else [c for c in reversed(below) if c is not but_not])
 
     def _record_import(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):
