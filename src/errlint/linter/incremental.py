@@ -188,12 +188,20 @@ class ReusingParser:
         return _Chunk(header.header, (whole,), (), (), header.newline, indent, header.encoding, last.endswith(("\n", "\r")))
 
 
-def _parse_chunk(text: str, place: str) -> _Chunk | None:
+def _parse_alone(text: str) -> cst.Module | None:
+    """`text` parsed as a module of its own, if it parses and generates `text` again."""
     try:
         module = cst.parse_module(text)
-        if _ends_in_comment(text) and module.code != text:
-            return None
     except (cst.ParserSyntaxError, RecursionError):
+        return None
+    if _ends_in_comment(text) and module.code != text:
+        return None
+    return module
+
+
+def _parse_chunk(text: str, place: str) -> _Chunk | None:
+    module = _parse_alone(text)
+    if module is None:
         return None
     header, statements, footer = tuple(module.header), tuple(module.body), tuple(module.footer)
     if place != "first" and statements:
@@ -351,14 +359,8 @@ def _shifted(statement: ast.stmt, offset: int) -> ast.stmt:
 
 def _parse_member(text: str, indent: str) -> _Chunk | None:
     """A class member parsed inside a stand-in class: its statements, and the comments after it."""
-    wrapped = _STAND_IN + _newline_of(text) + text
-    try:
-        module = cst.parse_module(wrapped)
-        if _ends_in_comment(text) and module.code != wrapped:
-            return None
-    except (cst.ParserSyntaxError, RecursionError):
-        return None
-    if module.header or module.footer or len(module.body) != 1 or type(module.body[0]) is not cst.ClassDef:
+    module = _parse_alone(_STAND_IN + _newline_of(text) + text)
+    if module is None or module.header or module.footer or len(module.body) != 1 or type(module.body[0]) is not cst.ClassDef:
         return None
     block = module.body[0].body
     if type(block) is not cst.IndentedBlock or module.default_indent != indent:

@@ -20,7 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Position
-from errlint.linter.positions import NEWLINE_RE, FastPositions
+from errlint.linter.positions import NEWLINE_RE, FastPositions, last_part
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings
@@ -1202,8 +1202,6 @@ def node_types(kinds: type | tuple[type, ...]) -> frozenset[type]:
 
 STATEMENT_TYPES = node_types((cst.SimpleStatementLine, cst.BaseCompoundStatement))
 
-# Where the part of a compound statement that comes last in the source is; the first present one wins.
-_LAST_PART_FIELDS = ("finalbody", "orelse", "handlers", "cases", "body")
 
 
 def _closing_comment_lines(statement: cst.CSTNode) -> int:
@@ -1216,13 +1214,8 @@ def _closing_comment_lines(statement: cst.CSTNode) -> int:
     node = statement
     while type(node) is not cst.SimpleStatementLine:
         lines += len(getattr(node, "footer", ()))  # a `match` statement's own footer
-        for name in _LAST_PART_FIELDS:
-            part = getattr(node, name, None)
-            if type(part) in _SEQUENCE_TYPES:
-                part = part[-1] if part else None
-            if part is not None:
-                break
-        else:
+        part = last_part(node)
+        if part is None:
             return lines
         if type(part) is cst.IndentedBlock:
             lines += len(part.footer)

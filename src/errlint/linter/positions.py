@@ -316,13 +316,8 @@ class FastPositions:
                 continue
             if kind not in _ROOT_KINDS:
                 raise _Unsure
-            for name in _TAIL_FIELDS:
-                tail = getattr(node, name, None)
-                if isinstance(tail, (tuple, list)):
-                    tail = tail[-1] if tail else None
-                if tail is not None:
-                    break
-            else:
+            tail = last_part(node)
+            if tail is None:
                 raise _Unsure
             if type(tail) is cst.SimpleStatementSuite:
                 chunk = self._chunk(node)  # an inline body is part of its header's chunk
@@ -453,6 +448,18 @@ class FastPositions:
             return True
         # The file's last line may lack the newline the codegen adds.
         return end == len(self.source) and last == len(starts) and _without_newline(text) == actual
+
+
+def last_part(node: cst.CSTNode) -> cst.CSTNode | None:
+    """What comes last in a compound statement or clause: its `finally`,
+    `else` (or `elif`), last handler or case, or else its body."""
+    for name in _TAIL_FIELDS:
+        tail = getattr(node, name, None)
+        if type(tail) is tuple or type(tail) is list:
+            tail = tail[-1] if tail else None
+        if tail is not None:
+            return tail
+    return None
 
 
 def _replaced(node: cst.CSTNode, **changes: object) -> cst.CSTNode:
