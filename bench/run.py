@@ -12,7 +12,8 @@ Corpora:
 
 For each corpus it prints files, lines, errlint cold and warm times, the time to
 only parse every file with libcst using the same number of processes, the
-ratios, errlint's peak memory (all its processes together), how many files
+ratios, errlint's peak memory (all its processes together: resident set sizes,
+and proportional set sizes, which count shared pages once), how many files
 the relevance pre-filter skipped and how many findings it would have lost,
 and flake8/Fixit times on the same files where those tools are installed.
 Ratios, not seconds, are the targets: machines are noisy, ratios within one
@@ -66,49 +67,94 @@ def parse_only(files: list[str], jobs: int) -> float:
     return time.perf_counter() - started
 
 
-def _tree_rss_kb(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _tree_pids(root_pid: int) -> list[int]:
+    """A process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ppid = int(fields[1])
-            with open(f"/proc/{entry}/statm") as statm:
-                pages = int(statm.read().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root_pid]
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    pids, stack = [], [root_pid]
     while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total
+        pids.append(stack.pop())
+        stack.extend(children.get(pids[-1], []))
+    return pids
 
 
-def run_errlint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, str]:
-    """Run errlint; return (seconds, peak resident MB of its process tree, stdout)."""
+def _process_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process now, with any higher RSS since the previous call added.
+
+    The kernel's peak (VmHWM) is read and reset at every call, so a spike
+    between two samples is not missed; its pages are new, hence private, and
+    count in full in both measures. (Where the reset is refused, VmHWM is the
+    peak since the process started: an overstatement, never an understatement.)
+    """
+    fields = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0])
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear:
+            clear.write("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            pss = next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        pss = fields.get("VmRSS", 0)
+    spike = max(0, fields.get("VmHWM", 0) - fields.get("VmRSS", 0))
+    return fields.get("VmRSS", 0) + spike, pss + spike
+
+
+def _tree_memory_kb(root_pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process tree: the sum over the processes alive now.
+
+    RSS counts a page that processes share (the interpreter's code, what the
+    workers inherited from the parent) once in every process that maps it;
+    PSS divides it among them, so their sum counts every page once. Peaks
+    between two samples are added as if they had coincided: the sum can
+    overstate a little, never understate.
+    """
+    rss = pss = 0
+    for pid in _tree_pids(root_pid):
+        try:
+            process_rss, process_pss = _process_memory_kb(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        rss += process_rss
+        pss += process_pss
+    return rss, pss
+
+
+def run_errlint(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, tuple[int, int], str]:
+    """Run errlint; return (seconds, peak (RSS, PSS) MB of its processes together, stdout).
+
+    The peak is that of the sum over the processes alive at the same moment,
+    not the sum of each process's own peak (those need not coincide).
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "errlint", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
-    peak = 0
+    peak_rss = peak_pss = 0
     output_chunks: list[bytes] = []
     import threading
 
     reader = threading.Thread(target=lambda: output_chunks.append(process.stdout.read()))  # type: ignore[union-attr]
     reader.start()
     while process.poll() is None:
-        peak = max(peak, _tree_rss_kb(process.pid))
+        rss, pss = _tree_memory_kb(process.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.05)
     reader.join()
     elapsed = time.perf_counter() - started
-    return elapsed, peak // 1024, b"".join(output_chunks).decode("utf-8", "replace")
+    return elapsed, (peak_rss // 1024, peak_pss // 1024), b"".join(output_chunks).decode("utf-8", "replace")
 
 
 def _findings(output: str) -> set[str]:
@@ -161,14 +207,15 @@ def bench_corpus(name: str, jobs: int, repeat: int) -> dict:
     copied = [str(tree / p.relative_to(root)) for p in files]
     env = dict(os.environ)
     base = ["--no-respect-gitignore", "--output-format", "concise", "--exit-zero", "-q", "--jobs", str(jobs)]
-    cold, warm, parse, peaks = [], [], [], []
+    cold, warm, parse, peaks, peaks_pss = [], [], [], [], []
     output = ""
     for _ in range(repeat):
         cache = work / f"cache-{len(cold)}"
         parse.append(parse_only(copied, jobs))
-        seconds, peak, output = run_errlint([*base, "--cache-dir", str(cache), str(tree)], work, env)
+        seconds, (peak, peak_pss), output = run_errlint([*base, "--cache-dir", str(cache), str(tree)], work, env)
         cold.append(seconds)
         peaks.append(peak)
+        peaks_pss.append(peak_pss)
         seconds, _, _ = run_errlint([*base, "--cache-dir", str(cache), str(tree)], work, env)
         warm.append(seconds)
     unfiltered_env = {**env, "ERRLINT_NO_PREFILTER": "1"}
@@ -187,6 +234,7 @@ def bench_corpus(name: str, jobs: int, repeat: int) -> dict:
         "cold_vs_parse": statistics.median(cold) / statistics.median(parse),
         "warm_vs_cold": statistics.median(warm) / statistics.median(cold),
         "peak_mb": max(peaks),
+        "peak_pss_mb": max(peaks_pss),
         "findings": len(_findings(output)),
         "prefilter_skipped_files": skipped,
         "prefilter_lost_findings": len(_findings(unfiltered) - _findings(output)),
@@ -206,14 +254,14 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     options = parser.parse_args()
     results = [bench_corpus(name, options.jobs, options.repeat) for name in options.corpus or ("stdlib", "http", "http-dense")]
-    header = f"{'corpus':<11}{'files':>7}{'lines':>9}{'cold s':>8}{'warm s':>8}{'parse s':>9}{'cold/parse':>11}{'warm/cold':>10}{'peak MB':>8}{'skipped':>8}{'lost':>5}{'flake8':>8}{'fixit':>8}"
+    header = f"{'corpus':<11}{'files':>7}{'lines':>9}{'cold s':>8}{'warm s':>8}{'parse s':>9}{'cold/parse':>11}{'warm/cold':>10}{'peak MB':>8}{'PSS MB':>7}{'skipped':>8}{'lost':>5}{'flake8':>8}{'fixit':>8}"
     print(header)
     for r in results:
         flake8 = f"{r['flake8_s']:.1f}" if r["flake8_s"] is not None else "-"
         fixit = f"{r['fixit_s']:.1f}" if r["fixit_s"] is not None else "-"
         print(
             f"{r['corpus']:<11}{r['files']:>7}{r['lines']:>9}{r['errlint_cold_s']:>8.2f}{r['errlint_warm_s']:>8.2f}"
-            f"{r['parse_only_s']:>9.2f}{r['cold_vs_parse']:>11.2f}{r['warm_vs_cold']:>10.2f}{r['peak_mb']:>8}"
+            f"{r['parse_only_s']:>9.2f}{r['cold_vs_parse']:>11.2f}{r['warm_vs_cold']:>10.2f}{r['peak_mb']:>8}{r['peak_pss_mb']:>7}"
             f"{r['prefilter_skipped_files']:>8}{r['prefilter_lost_findings']:>5}{flake8:>8}{fixit:>8}"
         )
     print(f"targets: cold/parse <= {TARGETS['cold_vs_parse_tree']} (stdlib, http), <= {TARGETS['cold_vs_parse_dense']} (http-dense); "

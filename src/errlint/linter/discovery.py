@@ -17,10 +17,12 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from errlint.linter.config import Settings, is_excluded
+
+if TYPE_CHECKING:
+    import pathspec
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 
@@ -125,6 +127,10 @@ def _read_gitignore(path: Path) -> pathspec.PathSpec | None:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    # Imported only when there is a .gitignore: pathspec loads asyncio and ssl
+    # too, memory that every worker process would inherit.
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 

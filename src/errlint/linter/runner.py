@@ -4,18 +4,28 @@ Results come back in the order of the input list whatever the parallelism, so
 output is deterministic. Writing a fixed file is atomic (temporary file in
 the same folder, then rename) and keeps encoding, BOM, line endings and
 permissions.
+
+Memory: parsing a file with libcst briefly needs about half a megabyte per
+kilobyte of code (libcst's native structures, on top of the tree itself), so
+the peak of a run is set by which files are parsed at the same time. Big
+files therefore take turns (at most one per two workers, biggest first)
+while the other workers go through the small ones, and a worker hands the
+memory a parse freed back to the system after every task instead of keeping
+it, at the size of the biggest file it has seen, until the run ends.
 """
 
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from errlint.linter.cache import ResultCache
 from errlint.linter.config import Settings
@@ -26,6 +36,9 @@ from errlint.linter.source import SourceError, decode_source, encode_source
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 16
+# Parsing a 100 KB file takes ~50 MB for a moment; above that, files take turns.
+BIG_FILE_BYTES = 100 * 1024
+MAX_BATCH_FILES = 32
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,8 @@ def lint_files(
         else:
             pending.append(index)
     done = len(files) - len(pending)
-    for index, result in zip(pending, _run([str(files[i]) for i in pending], settings, jobs, fix)):
+    for position, result in _run([str(files[i]) for i in pending], settings, jobs, fix):
+        index = pending[position]
         results[index] = result
         if cache is not None and fix is None and result.error is None:
             cache.put(files[index], result)
@@ -71,14 +85,90 @@ def lint_files(
     return [result for result in results if result is not None]
 
 
-def _run(paths: list[str], settings: Settings, jobs: int, fix: FixMode | None) -> Iterator[FileResult]:
+def _run(paths: list[str], settings: Settings, jobs: int, fix: FixMode | None) -> Iterator[tuple[int, FileResult]]:
+    """(position in `paths`, result) for every path, in the order they are done."""
     if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
-        for path in paths:
-            yield lint_path(path, settings, fix)
+        for position, path in enumerate(paths):
+            yield position, lint_path(path, settings, fix)
         return
-    chunk = max(1, min(32, len(paths) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(lint_path, paths, [settings] * len(paths), [fix] * len(paths), chunksize=chunk)
+    big, small = _plan(paths, jobs)
+    max_big = max(1, jobs // 2)
+    # Objects that exist before the workers fork stay shared with them as long
+    # as no garbage collection (in a worker) writes to them.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(settings, fix)) as pool:
+            # Never more tasks than workers: a submitted task is a running one,
+            # so the limit on big files holds for what is in memory.
+            running: dict[Future[list[FileResult]], tuple[list[int], bool]] = {}
+            big_running = 0
+            while big or small or running:
+                while len(running) < jobs and (small or (big and big_running < max_big)):
+                    is_big = bool(big) and big_running < max_big
+                    batch = [big.popleft()] if is_big else small.popleft()
+                    running[pool.submit(_lint_batch, [paths[i] for i in batch])] = (batch, is_big)
+                    big_running += is_big
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: running[f][0][0]):
+                    batch, is_big = running.pop(future)
+                    big_running -= is_big
+                    yield from zip(batch, future.result())
+    finally:
+        gc.unfreeze()
+
+
+def _plan(paths: list[str], jobs: int) -> tuple[deque[int], deque[list[int]]]:
+    """Positions of the big files, biggest first, and of the others in batches, in order."""
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except OSError:
+            sizes.append(0)  # lint_path reports it
+    big = sorted((i for i, size in enumerate(sizes) if size > BIG_FILE_BYTES), key=lambda i: -sizes[i])
+    small = [i for i, size in enumerate(sizes) if size <= BIG_FILE_BYTES]
+    per_batch = max(1, min(MAX_BATCH_FILES, len(small) // (jobs * 8)))
+    return deque(big), deque(small[i : i + per_batch] for i in range(0, len(small), per_batch))
+
+
+# In a worker process: what every task of this run is linted with, and the C
+# library's allocator where it is glibc (None elsewhere: musl, macOS, Windows).
+_worker_settings: tuple[Settings, FixMode | None] | None = None
+_glibc: Any = None
+M_ARENA_MAX = -8  # a mallopt() parameter, from glibc's malloc.h
+
+
+def _start_worker(settings: Settings, fix: FixMode | None) -> None:
+    global _worker_settings, _glibc
+    _worker_settings = (settings, fix)
+    _glibc = _find_glibc()
+    if _glibc is not None:
+        # One allocator arena for both threads: what the parser thread frees
+        # is reused by the model and the rules on the main thread instead of
+        # each thread keeping its own (~10 MB less per worker at the peak).
+        _glibc.mallopt(M_ARENA_MAX, 1)
+
+
+def _lint_batch(paths: list[str]) -> list[FileResult]:
+    assert _worker_settings is not None, "runs in a pool started by _run"
+    results = [lint_path(path, *_worker_settings) for path in paths]
+    if _glibc is not None:
+        # glibc keeps freed memory for later: without this, every worker would
+        # hold until the end what the biggest file it parsed needed (~100 MB).
+        _glibc.malloc_trim(0)
+    return results
+
+
+def _find_glibc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+    except (ImportError, OSError):
+        return None
+    return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
 
 
 def lint_path(path: str, settings: Settings, fix: FixMode | None = None) -> FileResult:
