@@ -39,22 +39,28 @@ UNUSED_SUPPRESSION = "ERR901"
 # Files that neither import an HTTP, retry or API-SDK library nor mention a
 # retry, a status code or errlint cannot contain what the rules look for, so
 # they are not parsed at all (parsing is most of the cost of linting a file).
-# The benchmark (bench/run.py) counts the findings this would lose.
-_RELEVANT = re.compile(
+# The benchmark (bench/run.py) counts the findings this would lose. The text
+# is lowered once and searched for plain words first (C-speed substring
+# searches; a case-insensitive regex alternation costs ~1 ms per file).
+_RELEVANT_WORDS = (b"retry", b"status_code", b"raise_for_status", b"idempotency", b"errlint")
+_RELEVANT_IMPORT = re.compile(
     rb"^[ \t]*(?:import|from)[ \t]+(?:requests|httpx|aiohttp|urllib3?|tenacity|backoff|stamina|retrying|"
     rb"openai|anthropic|stripe|boto3|botocore|google\.api_core|slack_sdk|slack|elasticsearch|github|"
-    rb"pip\._vendor|six\.moves|http\.client|aiohttp_retry|grequests|treq|niquests|urllib\.request)\b"
-    rb"|retry|status_code|raise_for_status|idempotency|errlint",
-    re.I | re.M,
+    rb"pip\._vendor|six\.moves|http\.client|aiohttp_retry|grequests|treq|niquests|urllib\.request)\b",
+    re.M,
 )
 
 
 def might_need_linting(data: bytes | str) -> bool:
-    """Could this file contain HTTP error handling? (ERRLINT_NO_PREFILTER=1 says always yes.)"""
+    """Could this file contain HTTP error handling? (ERRLINT_NO_PREFILTER=1 says always yes.)
+
+    `data` is the file's bytes (any ASCII-compatible encoding) or its text.
+    """
     if _NO_PREFILTER:
         return True
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    return _RELEVANT.search(raw) is not None
+    lowered = raw.lower()
+    return any(word in lowered for word in _RELEVANT_WORDS) or _RELEVANT_IMPORT.search(lowered) is not None
 
 
 # For measuring what the pre-filter costs in findings (bench/run.py).
