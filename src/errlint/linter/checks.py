@@ -145,7 +145,11 @@ def _raising_keywords(model: "Model", call: cst.Call) -> bool:
 
 
 def _module_configures_hooks(model: "Model") -> bool:
-    return any(attribute.attr.value in ("hooks", "event_hooks") for attribute in model.attributes)
+    return model.cached(
+        "configures hooks",
+        model.module,
+        lambda: any(attribute.attr.value in ("hooks", "event_hooks") for attribute in model.attributes),
+    )
 
 
 def status_checked_before(model: "Model", name: str, node: cst.CSTNode) -> bool:

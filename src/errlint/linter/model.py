@@ -333,6 +333,7 @@ class Model:
         self.settings = settings
         self.reuse = reuse  # an editor's document: what its previous version's lint left (incremental.py)
         self._qualnames: dict[int, tuple[cst.CSTNode, str | None]] = {}
+        self._enclosing_functions: dict[int, tuple[cst.CSTNode, cst.FunctionDef | None]] = {}
         collector = _Collector()
         collector.walk_module(module, reuse.walked if reuse is not None else None)
         self.parents = collector.parents
@@ -476,13 +477,16 @@ class Model:
         return None
 
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        # Asked tens of thousands of times per file, mostly about the same nodes.
+        known = self._enclosing_functions.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
         parents = self.parents
         current = parents.get(id(node))
-        while current is not None:
-            if type(current) is cst.FunctionDef:
-                return current
+        while current is not None and type(current) is not cst.FunctionDef:
             current = parents.get(id(current))
-        return None
+        self._enclosing_functions[id(node)] = (node, current)  # holds `node`: its id stays its own
+        return current
 
     def enclosing_statement(self, node: cst.CSTNode) -> cst.CSTNode:
         """The simple statement line or compound statement a node belongs to."""
