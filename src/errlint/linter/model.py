@@ -498,18 +498,13 @@ class Model:
         return current
 
     def is_within(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-        if node is container:
-            return True
-        parents = self.parents
-        current = parents.get(id(node))
-        while current is not None:
-            if current is container:
-                return True
-            current = parents.get(id(current))
-        return False
+        return self._inside(node, container, crossing_scopes=True)
 
     def same_function(self, node: cst.CSTNode, container: cst.CSTNode) -> bool:
         """`node` lies in `container` without crossing into a nested function or lambda."""
+        return self._inside(node, container, crossing_scopes=False)
+
+    def _inside(self, node: cst.CSTNode, container: cst.CSTNode, crossing_scopes: bool) -> bool:
         if node is container:
             return True
         parents = self.parents
@@ -517,7 +512,7 @@ class Model:
         while current is not None:
             if current is container:
                 return True
-            if type(current) in SCOPE_TYPES:
+            if not crossing_scopes and type(current) in SCOPE_TYPES:
                 return False
             current = parents.get(id(current))
         return False
