@@ -290,17 +290,11 @@ def _lint_stdin(options, settings: Settings, fix_mode: FixMode | None, stdin_tex
     outcome = fix_source(source.text, name, settings, unsafe=fix_mode.unsafe)
     stdin_text["fixed"] = outcome.source
     if not fix_mode.write and outcome.changed:
-        import difflib
         from dataclasses import replace
 
-        diff = "".join(
-            difflib.unified_diff(
-                source.text.splitlines(keepends=True),
-                outcome.source.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
-            )
-        )
+        from errlint.linter.fixes import unified_diff
+
+        diff = unified_diff(source.text, outcome.source, name)
         return replace(outcome.remaining or FileResult(name), fixed_count=len(outcome.fixed), diff=diff)
     from dataclasses import replace
 

@@ -34,6 +34,14 @@ class Discovery:
     problems: list[tuple[Path, str]] = field(default_factory=list)
 
 
+def _add_file(found: Discovery, seen_files: set[Path], path: Path) -> None:
+    """Add `path` unless the same file (through a link, say) is already there."""
+    resolved = Path(os.path.realpath(path))
+    if resolved not in seen_files:
+        seen_files.add(resolved)
+        found.files.append(path)
+
+
 def discover(paths: list[Path], settings: Settings, force_exclude: bool = False) -> Discovery:
     found = Discovery()
     seen_files: set[Path] = set()
@@ -52,10 +60,7 @@ def discover(paths: list[Path], settings: Settings, force_exclude: bool = False)
             if problem and problem != NOT_REGULAR:  # a FIFO named explicitly is read, as asked
                 found.problems.append((path, problem))
                 continue
-            resolved = Path(os.path.realpath(path))
-            if resolved not in seen_files:
-                seen_files.add(resolved)
-                found.files.append(path)
+            _add_file(found, seen_files, path)
     found.files.sort(key=lambda p: p.as_posix())
     return found
 
@@ -96,10 +101,7 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
                 if problem:
                     found.problems.append((path, problem))
                     continue
-                resolved = Path(os.path.realpath(path))
-                if resolved not in seen_files:
-                    seen_files.add(resolved)
-                    found.files.append(path)
+                _add_file(found, seen_files, path)
 
     visit(root, ignores, ())
 

@@ -9,6 +9,7 @@ running `--fix` twice changes nothing the second time.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -39,6 +40,15 @@ class FixOutcome:
     @property
     def changed(self) -> bool:
         return bool(self.fixed)
+
+
+def unified_diff(before: str, after: str, name: str) -> str:
+    """What `--diff` prints for one file."""
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+        )
+    )
 
 
 def applicable(fix: Fix | None, unsafe: bool) -> bool:

@@ -16,7 +16,6 @@ it, at the size of the biggest file it has seen, until the run ends.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import sys
@@ -31,7 +30,7 @@ from errlint.linter.cache import ResultCache
 from errlint.linter.config import Settings
 from errlint.linter.engine import lint_source, might_need_linting
 from errlint.linter.findings import FileResult
-from errlint.linter.fixes import fix_source
+from errlint.linter.fixes import fix_source, unified_diff
 from errlint.linter.source import SourceError, decode_source, encode_source
 
 # Below this many files, starting worker processes costs more than it saves.
@@ -200,14 +199,7 @@ def lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None = 
             if fix.write:
                 write_atomically(Path(path), encode_source(outcome.source, source))
             else:
-                diff = "".join(
-                    difflib.unified_diff(
-                        source.text.splitlines(keepends=True),
-                        outcome.source.splitlines(keepends=True),
-                        fromfile=f"a/{path}",
-                        tofile=f"b/{path}",
-                    )
-                )
+                diff = unified_diff(source.text, outcome.source, path)
         return replace(remaining, fixed_count=len(outcome.fixed), diff=diff, rejected_fixes=rejected)
     except OSError as error:
         return FileResult(path, error=f"cannot write fixes: {error.strerror or error}")
