@@ -95,7 +95,9 @@ class ReusingParser:
 
     def __init__(self, parse_whole: Callable[[str], cst.Module] = cst.parse_module) -> None:
         self._parse_whole = parse_whole
-        # (place, chunk text) -> chunks parsed from that text in the previous version.
+        # What the previous version's parse made of each text: top-level chunks
+        # by (place, text), class members by ("member", text), class headers by
+        # (place, "class header", text).
         self._known: dict[tuple[str, ...], list[_Chunk]] = {}
         self.tree: ast.Module | None = None  # the `ast` of the last text, for positions
         self.generated = NodeMemo()  # positions' generated chunks (see positions.py)
@@ -192,7 +194,7 @@ def _parse_alone(text: str) -> cst.Module | None:
     """`text` parsed as a module of its own, if it parses and generates `text` again."""
     try:
         module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError):
+    except Exception:  # noqa: BLE001 - whatever it is, the whole parse reports it properly
         return None
     if _ends_in_comment(text) and module.code != text:
         return None
