@@ -285,12 +285,15 @@ def _pieces(source: str, tree: ast.Module) -> list[_Piece]:
     return pieces
 
 
-def _chunk_ends(lines: list[str], statements: list[ast.stmt]) -> list[tuple[int, ast.stmt | None]]:
-    """Where the chunk of each statement ends (1-based line), with the statement (None for several)."""
+def _chunk_ends(
+    lines: list[str], statements: list[ast.stmt], offset: int = 0
+) -> list[tuple[int, ast.stmt | None]]:
+    """Where the chunk of each statement ends (1-based line in `lines`, which
+    start at file line `offset + 1`), with the statement (None for several)."""
     ends: list[tuple[int, ast.stmt | None]] = []
     for statement in statements:
-        first_line = _first_line(statement)
-        end = statement.end_lineno or statement.lineno
+        first_line = _first_line(statement) - offset
+        end = (statement.end_lineno or statement.lineno) - offset
         if ends and first_line <= ends[-1][0]:
             ends[-1] = (max(ends[-1][0], end), None)  # shares a line with the previous statement
             continue
@@ -334,7 +337,7 @@ def _split_class(piece: _Piece) -> tuple[str, list[str], str] | None:
         stripped = line.lstrip(" \t")
         if stripped.startswith("#") and not line.startswith(indent):
             return None
-    ends = _chunk_ends(lines, [_shifted(member, offset) for member in node.body])
+    ends = _chunk_ends(lines, node.body, offset)
     if any(statement is None for _, statement in ends) or ends[-1][0] > len(lines):
         return None
     texts = []
@@ -344,19 +347,6 @@ def _split_class(piece: _Piece) -> tuple[str, list[str], str] | None:
         start = end
     texts.append("".join(lines[start:]))  # the last member takes the class's closing comments
     return "".join(lines[:header_end]), texts, indent
-
-
-class _Shifted:
-    """An ast statement's lines as seen from inside a chunk."""
-
-    def __init__(self, statement: ast.stmt, offset: int) -> None:
-        self.lineno = statement.lineno - offset
-        self.end_lineno = (statement.end_lineno or statement.lineno) - offset
-        self.decorator_list = [_Shifted(d, offset) for d in getattr(statement, "decorator_list", ())]
-
-
-def _shifted(statement: ast.stmt, offset: int) -> ast.stmt:
-    return _Shifted(statement, offset)  # type: ignore[return-value]
 
 
 def _parse_member(text: str, indent: str) -> _Chunk | None:
