@@ -20,7 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from errlint.linter import libraries as lib
 from errlint.linter.findings import Position
-from errlint.linter.positions import NEWLINE_RE, FastPositions, last_part
+from errlint.linter.positions import FastPositions, last_part
 
 if TYPE_CHECKING:
     from errlint.linter.config import Settings
@@ -540,21 +540,16 @@ class Model:
 
     @functools.cached_property
     def _fast_positions(self) -> FastPositions:
-        # `source` is the text that was parsed, when the caller set it; libcst
-        # regenerates it exactly otherwise (a fifth of the cost of positions).
-        source = getattr(self, "source", None)
         # A function of the parents index, not the bound `self.parent`: the
         # model keeps the positions, which must not keep the model (a cycle
         # would hold every model until the garbage collector's next full pass).
         parents = self.parents
         parent = lambda node: parents.get(id(node))  # noqa: E731
-        if source is None:
-            return FastPositions(self.module, self.module.code, parent)
         # An editor's document also brings its `ast` and last lint's chunks (see incremental.py).
-        reuse = self.reuse
+        reuse = self.reuse if getattr(self, "source", None) is not None else None
         if reuse is None:
-            return FastPositions(self.module, source, parent)
-        return FastPositions(self.module, source, parent, reuse.tree, reuse.generated)
+            return FastPositions(self.module, self.file_text, parent)
+        return FastPositions(self.module, self.file_text, parent, reuse.tree, reuse.generated)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -1160,7 +1155,7 @@ class Model:
             first_line = decorated.start.line - len(decorators[0].leading_lines)
         first_line -= len(statement.leading_lines)
         last_line = code_range.end.line + _closing_comment_lines(statement)
-        starts = self._source_line_starts
+        starts = positions.line_starts  # ready: range_of succeeded
         stop = starts[last_line] if last_line < len(starts) else len(source)
         return source[starts[first_line - 1] : stop]
 
@@ -1168,12 +1163,6 @@ class Model:
         parent = self.parent(statement)
         return type(parent) is cst.If and parent.orelse is statement
 
-    @functools.cached_property
-    def _source_line_starts(self) -> list[int]:
-        """Offsets in `source` where each line starts (line breaks as libcst counts them)."""
-        starts = [0]
-        starts.extend(match.end() for match in NEWLINE_RE.finditer(self.source))
-        return starts
 
 
 # --- syntax helpers ----------------------------------------------------------

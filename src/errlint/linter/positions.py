@@ -148,7 +148,7 @@ class FastPositions:
         self._indents: dict[int, tuple[str, ...]] = {}  # id(root) -> indent tokens
         self._elifs: set[int] = set()
         self._chunks: dict[int, _Chunk | None] = {}
-        self._line_starts: list[int] = []
+        self.line_starts: list[int] = []  # offset in `source` where each line starts
         self.ok = self._prepare()
 
     # --- public --------------------------------------------------------------
@@ -178,8 +178,8 @@ class FastPositions:
                     tree = ast.parse(source)
             except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL), RecursionError...
                 return False
-        self._line_starts = [0]
-        self._line_starts.extend(m.end() for m in NEWLINE_RE.finditer(source))
+        self.line_starts = [0]
+        self.line_starts.extend(m.end() for m in NEWLINE_RE.finditer(source))
         try:
             return self._pair_block(self.module.body, tree.body, ())
         except Exception:  # noqa: BLE001 - RecursionError, or trees shaped unlike expected
@@ -425,9 +425,9 @@ class FastPositions:
         shift = anchor.lineno - generated.start.line
         # The column must agree too (ast counts UTF-8 bytes, libcst code points).
         line = anchor.lineno - 1
-        if line >= len(self._line_starts):
+        if line >= len(self.line_starts):
             return None
-        start = self._line_starts[line]
+        start = self.line_starts[line]
         prefix = self.source[start : start + generated.start.column]
         if len(prefix.encode("utf-8", "surrogatepass")) != anchor.col_offset:
             return None
@@ -435,7 +435,7 @@ class FastPositions:
 
     def _matches(self, lines: list[str], first_line: int) -> bool:
         """Are `lines` the source's lines from `first_line` (1-based) on?"""
-        starts = self._line_starts
+        starts = self.line_starts
         first = first_line - 1
         last = first + len(lines)
         if first < 0 or last > len(starts):
