@@ -21,8 +21,9 @@ from errlint.linter.config import (
     check_selector,
     find_config_file,
     load_settings,
+    project_root,
 )
-from errlint.linter.discovery import discover
+from errlint.linter.discovery import discover, linted_roots
 from errlint.linter.findings import Applicability, FileResult
 from errlint.linter.runner import FixMode, default_jobs, lint_data, lint_files
 from errlint.linter.source import python_lines
@@ -63,7 +64,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force-exclude", action="store_true", help="apply excludes to files named explicitly")
     parser.add_argument("--no-respect-gitignore", action="store_true", help="lint files that .gitignore excludes")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
-    parser.add_argument("--cache-dir", type=Path, help=f"cache folder (default: {CACHE_DIR_NAME} beside the config)")
+    parser.add_argument("--cache-dir", type=Path, help=f"cache folder (default: {CACHE_DIR_NAME} at the project root)")
     parser.add_argument("--jobs", "-j", type=int, default=None, help="parallel processes (default: one per core)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress indicator")
@@ -178,7 +179,11 @@ def _check_command(args: list[str]) -> int:
         parser.error("--jobs must be at least 1")
     settings = _settings(options)
     fix_requested = options.fix or options.fix_only or options.diff
-    fix_mode = FixMode(unsafe=options.unsafe_fixes, write=not options.diff) if fix_requested else None
+    fix_mode = (
+        FixMode(unsafe=options.unsafe_fixes, write=not options.diff, roots=linted_roots(options.paths or [Path(".")]))
+        if fix_requested
+        else None
+    )
     output_format = options.output_format or os.environ.get("ERRLINT_OUTPUT_FORMAT") or "full"
     if output_format not in output.FORMATS:
         raise ConfigError(f"ERRLINT_OUTPUT_FORMAT: unknown format `{output_format}`")
@@ -196,7 +201,9 @@ def _check_command(args: list[str]) -> int:
         problems = found.problems
         cache = None
         if not options.no_cache and fix_mode is None:
-            cache_dir = options.cache_dir or Path(os.environ.get("ERRLINT_CACHE_DIR") or settings.root / CACHE_DIR_NAME)
+            cache_dir = options.cache_dir or Path(
+                os.environ.get("ERRLINT_CACHE_DIR") or project_root(paths, settings) / CACHE_DIR_NAME
+            )
             cache = ResultCache(cache_dir, settings)
         show_progress = (
             not options.no_progress

@@ -311,10 +311,10 @@ def test_cache_dir_flag_and_a_damaged_cache(errlint, project):
     args = ("--select", "ERR101", "--cache-dir", "elsewhere", "--output-format", "concise", "a.py")
 
     first = errlint(*args)
-    caches = list((project / "elsewhere").rglob("*.pickle"))
+    caches = list((project / "elsewhere").rglob("*.json"))
     assert caches and not (project / ".errlint_cache").exists()
     for cache in caches:
-        cache.write_bytes(b"not a pickle")
+        cache.write_bytes(b"not a cache")
     second = errlint(*args)
 
     assert (second.code, second.out) == (first.code, first.out)

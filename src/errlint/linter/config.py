@@ -149,6 +149,23 @@ def find_config_file(start: Path) -> Path | None:
     return None
 
 
+def project_root(paths: Iterable[Path], settings: Settings) -> Path:
+    """The one folder a run belongs to: where its cache lives.
+
+    The folder of the config file in use; without one, the deepest folder
+    holding every path given; without paths, the working folder.
+    """
+    if settings.source is not None:
+        return settings.root
+    folders = [
+        os.path.abspath(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
+        for path in paths
+    ]
+    if not folders:
+        return Path.cwd()
+    return Path(os.path.commonpath(folders))
+
+
 def load_settings(path: Path | None, known_codes: Iterable[str] = ()) -> Settings:
     """Settings from a config file (defaults when `path` is None)."""
     if path is None:

@@ -1,6 +1,8 @@
 """Which files to lint: walk directories, honour .gitignore and exclude patterns.
 
-Directories are walked without following links into folders already seen: a
+Links that lead out of the folder being walked are not followed (neither to
+files nor to folders): a run never reads, nor `--fix` writes, outside the
+folders it was given. Directories are walked without following links into folders already seen: a
 link back to a folder being walked (a loop) is reported once instead of
 recursing forever, and a second route to a folder already linted is skipped.
 Only regular files are read: a broken link, a link loop or a FIFO named
@@ -42,6 +44,19 @@ def _add_file(found: Discovery, seen_files: set[Path], path: Path) -> None:
         found.files.append(path)
 
 
+def path_is_under(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether the real path `path` lies in one of the real folders `roots`."""
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def linted_roots(paths: list[Path]) -> tuple[str, ...]:
+    """The real folders a run may read through links and write fixes in: the folders
+    named, and the folder of each file named."""
+    return tuple(
+        os.path.realpath(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))) for path in paths
+    )
+
+
 def discover(paths: list[Path], settings: Settings, force_exclude: bool = False) -> Discovery:
     found = Discovery()
     seen_files: set[Path] = set()
@@ -67,6 +82,7 @@ def discover(paths: list[Path], settings: Settings, force_exclude: bool = False)
 
 def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path]) -> None:
     visited_dirs: set[Path] = set()
+    inside = linted_roots([root])
     ignores = _inherited_gitignores(root) if settings.respect_gitignore else []
 
     def visit(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]], walking: tuple[Path, ...]) -> None:
@@ -94,6 +110,8 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
                 is_dir = False  # a link loop: reported below when it is named like Python
             if is_excluded(path, settings, walk_root=root) or _ignored_by(path, is_dir, ignores):
                 continue
+            if entry.is_symlink() and not path_is_under(os.path.realpath(path), inside):
+                continue  # a link out of the folder being linted is not followed
             if is_dir:
                 visit(path, ignores, (*walking, real))
             elif entry.name.endswith(PYTHON_SUFFIXES):

@@ -90,3 +90,93 @@ class FileResult:
     fixed_count: int = 0
     diff: str | None = field(default=None, compare=False)
     rejected_fixes: tuple[str, ...] = ()
+    # A digest of the exact bytes that were linted: the result cache's key.
+    content_digest: str | None = field(default=None, compare=False)
+
+
+# The result cache stores results as JSON, never as pickles (a planted pickle
+# runs code). Reading is strict: anything unexpected raises ValueError, so a
+# damaged entry is a cache miss, never a wrong result.
+
+
+def result_to_json(result: FileResult) -> dict:
+    return {
+        "path": result.path,
+        "error": result.error,
+        "findings": [_finding_to_json(finding) for finding in result.findings],
+    }
+
+
+def result_from_json(data: object) -> FileResult:
+    data = _expect(data, dict)
+    error = data["error"]
+    if error is not None:
+        _expect(error, str)
+    return FileResult(
+        _expect(data["path"], str),
+        tuple(_finding_from_json(item) for item in _expect(data["findings"], list)),
+        error=error,
+    )
+
+
+def _finding_to_json(finding: Finding) -> list:
+    fix = finding.fix
+    return [
+        finding.code,
+        finding.message,
+        finding.path,
+        [*_position_to_json(finding.start), *_position_to_json(finding.end)],
+        None
+        if fix is None
+        else [
+            fix.title,
+            fix.applicability.value,
+            [[*_position_to_json(e.start), *_position_to_json(e.end), e.content] for e in fix.edits],
+        ],
+    ]
+
+
+def _finding_from_json(data: object) -> Finding:
+    code, message, path, span, fix = _expect(data, list, 5)
+    start_line, start_column, end_line, end_column = _expect(span, list, 4)
+    decoded_fix = None
+    if fix is not None:
+        title, applicability, edits = _expect(fix, list, 3)
+        decoded_fix = Fix(
+            _expect(title, str),
+            Applicability(applicability),
+            tuple(_edit_from_json(edit) for edit in _expect(edits, list)),
+        )
+    return Finding(
+        _expect(code, str),
+        _expect(message, str),
+        _expect(path, str),
+        _position(start_line, start_column),
+        _position(end_line, end_column),
+        decoded_fix,
+    )
+
+
+def _edit_from_json(data: object) -> Edit:
+    start_line, start_column, end_line, end_column, content = _expect(data, list, 5)
+    return Edit(_position(start_line, start_column), _position(end_line, end_column), _expect(content, str))
+
+
+def _position_to_json(position: Position) -> tuple[int, int]:
+    return position.line, position.column
+
+
+def _position(line: object, column: object) -> Position:
+    return Position(_natural(line), _natural(column))
+
+
+def _natural(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected a natural number, got {value!r}")
+    return value
+
+
+def _expect(value, kind: type, length: int | None = None):
+    if type(value) is not kind or (length is not None and len(value) != length):
+        raise ValueError(f"expected {kind.__name__}, got {value!r:.40}")
+    return value

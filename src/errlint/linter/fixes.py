@@ -97,7 +97,9 @@ def _overlaps(a: tuple[Position, Position], b: tuple[Position, Position]) -> boo
 
 def fix_source(source: str, path: str, settings: Settings, unsafe: bool = False, rules=None) -> FixOutcome:
     """Lint, fix and re-lint until stable. Returns the fixed text and what remains."""
-    from errlint.linter.engine import lint_source
+    # Every parse goes through the engine's big-stack parser thread: libcst on
+    # the main thread's stack crashes the process on deep but valid code.
+    from errlint.linter.engine import lint_source, parse_module
 
     outcome = FixOutcome(source)
     result = lint_source(source, path, settings, rules)
@@ -109,7 +111,7 @@ def fix_source(source: str, path: str, settings: Settings, unsafe: bool = False,
         if candidate == outcome.source:
             break
         try:
-            cst.parse_module(candidate)
+            parse_module(candidate)
         except cst.ParserSyntaxError as error:
             # Find the culprit by applying the fixes one at a time.
             candidate, good, bad = _apply_individually(outcome.source, chosen)
@@ -125,12 +127,14 @@ def fix_source(source: str, path: str, settings: Settings, unsafe: bool = False,
 
 
 def _apply_individually(source: str, findings: list[Finding]) -> tuple[str, list[Finding], list[Finding]]:
+    from errlint.linter.engine import parse_module
+
     good: list[Finding] = []
     bad: list[Finding] = []
     for finding in findings:
         trial = apply_edits(source, [edit for f in [*good, finding] for edit in f.fix.edits])  # type: ignore[union-attr]
         try:
-            cst.parse_module(trial)
+            parse_module(trial)
         except cst.ParserSyntaxError:
             bad.append(finding)
         else:

@@ -22,12 +22,14 @@ import sys
 import tempfile
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from errlint.linter.cache import ResultCache
+from errlint.linter.cache import ResultCache, content_digest
 from errlint.linter.config import Settings
+from errlint.linter.discovery import path_is_under
 from errlint.linter.engine import lint_source, might_need_linting
 from errlint.linter.findings import FileResult
 from errlint.linter.fixes import fix_source, unified_diff
@@ -38,12 +40,16 @@ PARALLEL_THRESHOLD = 16
 # Parsing a 100 KB file takes ~50 MB for a moment; above that, files take turns.
 BIG_FILE_BYTES = 100 * 1024
 MAX_BATCH_FILES = 32
+CRASHED = "errlint's process crashed while linting this file"
 
 
 @dataclass(frozen=True)
 class FixMode:
     unsafe: bool = False
     write: bool = True  # False for --diff
+    # Real folders fixes may be written in (a link is fixed at its target only
+    # when that lies in one of them); empty: anywhere.
+    roots: tuple[str, ...] = ()
 
 
 def default_jobs() -> int:
@@ -92,6 +98,7 @@ def _run(paths: list[str], settings: Settings, jobs: int, fix: FixMode | None) -
         return
     big, small = _plan(paths, jobs)
     max_big = max(1, jobs // 2)
+    unfinished: list[int] = []
     # Objects that exist before the workers fork stay shared with them as long
     # as no garbage collection (in a worker) writes to them.
     gc.freeze()
@@ -101,19 +108,41 @@ def _run(paths: list[str], settings: Settings, jobs: int, fix: FixMode | None) -
             # so the limit on big files holds for what is in memory.
             running: dict[Future[list[FileResult]], tuple[list[int], bool]] = {}
             big_running = 0
-            while big or small or running:
-                while len(running) < jobs and (small or (big and big_running < max_big)):
-                    is_big = bool(big) and big_running < max_big
-                    batch = [big.popleft()] if is_big else small.popleft()
-                    running[pool.submit(_lint_batch, [paths[i] for i in batch])] = (batch, is_big)
-                    big_running += is_big
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: running[f][0][0]):
-                    batch, is_big = running.pop(future)
-                    big_running -= is_big
-                    yield from zip(batch, future.result())
+            try:
+                while big or small or running:
+                    while len(running) < jobs and (small or (big and big_running < max_big)):
+                        is_big = bool(big) and big_running < max_big
+                        batch = [big.popleft()] if is_big else small.popleft()
+                        running[pool.submit(_lint_batch, [paths[i] for i in batch])] = (batch, is_big)
+                        big_running += is_big
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in sorted(finished, key=lambda f: running[f][0][0]):
+                        batch, is_big = running[future]
+                        batch_results = future.result()
+                        del running[future]
+                        big_running -= is_big
+                        yield from zip(batch, batch_results)
+            except BrokenProcessPool:
+                # A worker died (a crash in native code): whichever file did it,
+                # every file not yet done is retried alone below.
+                unfinished = sorted(
+                    [i for batch, _ in running.values() for i in batch]
+                    + [*big]
+                    + [i for batch in small for i in batch]
+                )
     finally:
         gc.unfreeze()
+    for position in unfinished:
+        yield position, _lint_isolated(paths[position], settings, fix)
+
+
+def _lint_isolated(path: str, settings: Settings, fix: FixMode | None) -> FileResult:
+    """One file in a process of its own, so that a crash costs only that file."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=_start_worker, initargs=(settings, fix)) as pool:
+            return pool.submit(_lint_batch, [path]).result()[0]
+    except BrokenProcessPool:
+        return FileResult(path, error=f"internal error ({CRASHED}); please report it")
 
 
 def _plan(paths: list[str], jobs: int) -> tuple[deque[int], deque[list[int]]]:
@@ -180,6 +209,11 @@ def lint_path(path: str, settings: Settings, fix: FixMode | None = None) -> File
 
 
 def lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None = None) -> FileResult:
+    result = _lint_data(data, path, settings, fix)
+    return replace(result, content_digest=content_digest(data))
+
+
+def _lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None) -> FileResult:
     # Decoding is cheap and catches binary and mis-encoded files everywhere;
     # parsing is the expensive part, so it waits for the relevance check.
     try:
@@ -191,13 +225,19 @@ def lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None = 
     try:
         if fix is None:
             return lint_source(source.text, path, settings)
+        target = os.path.realpath(path)
+        if fix.write and fix.roots and not path_is_under(target, fix.roots):
+            reason = f"it links to {target}, outside the folders being linted"
+            return replace(lint_source(source.text, path, settings), rejected_fixes=(reason,))
         outcome = fix_source(source.text, path, settings, unsafe=fix.unsafe)
         remaining = outcome.remaining or FileResult(path)
         rejected = tuple(f"{f.code} at line {f.start.line}: {reason}" for f, reason in outcome.rejected)
         diff = None
         if outcome.changed:
             if fix.write:
-                write_atomically(Path(path), encode_source(outcome.source, source))
+                # The target of a link, never the link itself: replacing the
+                # link with a regular file would cut it.
+                write_atomically(Path(os.path.realpath(path)), encode_source(outcome.source, source))
             else:
                 diff = unified_diff(source.text, outcome.source, path)
         return replace(remaining, fixed_count=len(outcome.fixed), diff=diff, rejected_fixes=rejected)

@@ -1,0 +1,235 @@
+"""Regression tests for what a hostile user found (issue 11): crashes in the fix
+path, a stale or poisoned cache, writes through symbolic links or outside the
+linted folders, and workspace code run by the server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from errlint.linter import runner
+from errlint.linter.cache import ResultCache
+from errlint.linter.config import Settings
+
+from .helpers import ERR101_SOURCE, concise, write
+
+RENAME_SOURCE = 'from urllib3.util.retry import Retry\nr = Retry(method_whitelist=["GET"])\n'
+RENAMED_SOURCE = 'from urllib3.util.retry import Retry\nr = Retry(allowed_methods=["GET"])\n'
+
+
+def _concise(errlint, *args, cwd=None):
+    return errlint("--select", "ERR101", "--output-format", "concise", *args, cwd=cwd)
+
+
+# --- 1. the fix path parses on the big-stack thread; one crash costs one file ------
+
+
+def test_fix_on_a_long_or_chain_does_not_crash(errlint, project):
+    chain = " or ".join(["a"] * 8000)
+    path = write(project / "m.py", f"{RENAME_SOURCE}x = {chain}\n")
+
+    result = errlint.subprocess("--fix", "m.py")
+
+    assert (result.code, result.out.splitlines()[-1]) == (0, "Fixed 1 finding; no findings remaining.")
+    assert path.read_text().startswith(RENAMED_SOURCE)
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patched worker must be inherited")
+def test_a_worker_crash_costs_only_the_file_that_caused_it(project, monkeypatch):
+    files = [write(project / f"m{i:02}.py", ERR101_SOURCE) for i in range(20)]
+    real_lint_path = runner.lint_path
+
+    def crash_on_m07(path, settings, fix=None):
+        if path.endswith("m07.py"):
+            os.abort()  # what a crash in native code looks like to the pool
+        return real_lint_path(path, settings, fix)
+
+    monkeypatch.setattr(runner, "lint_path", crash_on_m07)
+    results = runner.lint_files(files, Settings(select=("ERR101",)), jobs=2)
+
+    assert [r.path for r in results] == [str(f) for f in files]
+    assert [r.path for r in results if r.error] == [str(files[7])]
+    assert results[7].error == f"internal error ({runner.CRASHED}); please report it"
+    assert all(len(r.findings) == 1 for i, r in enumerate(results) if i != 7)
+
+
+# --- 2. the cache stores the digest of the bytes that were linted ------------------
+
+
+def test_a_file_changed_during_the_run_is_not_cached_with_its_old_digest(project, monkeypatch):
+    path = write(project / "a.py", "import requests\n")
+    settings = Settings(select=("ERR101",))
+    real_lint_path = runner.lint_path
+
+    def edit_then_lint(name, settings, fix=None):
+        write(path, ERR101_SOURCE)  # the user saves while errlint runs
+        return real_lint_path(name, settings, fix)
+
+    monkeypatch.setattr(runner, "lint_path", edit_then_lint)
+    cache = ResultCache(project / ".errlint_cache", settings)
+    assert len(runner.lint_files([path], settings, jobs=1, cache=cache)[0].findings) == 1
+    monkeypatch.setattr(runner, "lint_path", real_lint_path)
+
+    write(path, "import requests\n")  # reverted
+    again = runner.lint_files([path], settings, jobs=1, cache=ResultCache(project / ".errlint_cache", settings))
+
+    assert again[0].findings == ()
+
+
+# --- 3. the cache is data: damaged or planted entries are misses -------------------
+
+
+def _cache_file(project: Path) -> Path:
+    (cache,) = (project / ".errlint_cache").glob("*/*.json")
+    return cache
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data[:-20] + bytes([data[-20] ^ 0x04]) + data[-19:], id="flipped-bit"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: b"\x00" * 64, id="zeros"),
+    ],
+)
+def test_a_damaged_cache_entry_is_a_miss(errlint, project, damage):
+    write(project / "a.py", ERR101_SOURCE)
+    first = _concise(errlint, "a.py")
+    cache = _cache_file(project)
+    cache.write_bytes(damage(cache.read_bytes()))
+
+    second = _concise(errlint, "a.py")
+
+    assert (second.code, second.out, second.err) == (first.code, first.out, "")
+
+
+class _Plant:
+    def __reduce__(self):
+        return (Path.write_text, (Path(os.environ["ERRLINT_TEST_MARKER"]), "pwned"))
+
+
+def test_a_planted_pickle_is_never_run(errlint, project, monkeypatch, tmp_path):
+    marker = tmp_path / "marker"
+    monkeypatch.setenv("ERRLINT_TEST_MARKER", str(marker))
+    write(project / "a.py", ERR101_SOURCE)
+    first = _concise(errlint, "a.py")
+    cache = _cache_file(project)
+    cache.write_bytes(pickle.dumps({str(project / "a.py"): _Plant()}))
+    cache.with_suffix(".pickle").write_bytes(pickle.dumps(_Plant()))
+
+    second = _concise(errlint, "a.py")
+
+    assert not marker.exists()
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_environment_switches_are_part_of_the_cache_key(errlint, project):
+    write(project / "a.py", "x = 1\n")
+    errlint.subprocess("a.py")
+    errlint.subprocess("a.py", env={"ERRLINT_NO_PREFILTER": "1"})
+
+    assert len(list((project / ".errlint_cache").glob("*/*.json"))) == 2
+
+
+# --- 4. fixes never cut a link nor write outside the linted folders ---------------
+
+
+def test_fix_writes_a_link_target_inside_the_tree_and_keeps_the_link(errlint, project):
+    target = write(project / "inner.py", RENAME_SOURCE)
+    link = project / "link.py"
+    link.symlink_to("inner.py")
+
+    result = errlint("--fix", "link.py", "inner.py")
+
+    assert result.code == 0
+    assert link.is_symlink() and os.readlink(link) == "inner.py"
+    assert target.read_text() == RENAMED_SOURCE
+
+
+def test_fix_does_not_write_through_a_link_out_of_the_tree(errlint, project, tmp_path):
+    outside = write(tmp_path / "outside" / "z.py", RENAME_SOURCE)
+    link = project / "link.py"
+    link.symlink_to(outside)
+
+    result = errlint("--fix", "link.py")
+
+    assert link.is_symlink() and outside.read_text() == RENAME_SOURCE
+    assert f"link.py: fix skipped: it links to {outside}, outside the folders being linted" in result.err_lines
+    assert result.code == 1  # the finding is still there
+
+
+def test_a_linked_folder_out_of_the_tree_is_not_walked(errlint, project, tmp_path):
+    outside = write(tmp_path / "outside" / "pkg" / "y.py", RENAME_SOURCE)
+    (project / "pkg").symlink_to(outside.parent)
+    write(project / "own.py", RENAME_SOURCE)
+
+    result = errlint("--fix", ".")
+
+    assert outside.read_text() == RENAME_SOURCE
+    assert (project / "own.py").read_text() == RENAMED_SOURCE
+    assert result.out.splitlines()[-1] == "Fixed 1 finding; no findings remaining."
+
+
+# --- 5. the cache lives at the project root and never follows a link --------------
+
+
+def test_the_cache_is_made_beside_the_linted_files_not_in_the_working_folder(errlint, project, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    write(project / "a.py", ERR101_SOURCE)
+
+    result = _concise(errlint, project / "a.py", cwd=elsewhere)
+
+    assert result.out.splitlines()[0] == concise(str(project / "a.py"))
+    assert not (elsewhere / ".errlint_cache").exists()
+    assert (project / ".errlint_cache").is_dir()
+
+
+@pytest.mark.parametrize("link", [".errlint_cache", ".errlint_cache/0.1.0"])
+def test_a_linked_cache_folder_is_not_written_through(errlint, project, tmp_path, link):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (project / link).parent.mkdir(parents=True, exist_ok=True)
+    (project / link).symlink_to(victim)
+    write(project / "a.py", ERR101_SOURCE)
+
+    first = _concise(errlint, ".")
+    second = _concise(errlint, ".")
+
+    assert list(victim.iterdir()) == []
+    assert first.out == second.out and first.out.splitlines()[0] == concise("a.py")
+
+
+# --- 9. the server never imports workspace code -----------------------------------
+
+PLANTED_MODULE = "import pathlib\npathlib.Path({marker!r}).write_text('ran')\n"
+
+
+@pytest.mark.parametrize("env", [{}, {"PYTHONSAFEPATH": "1"}], ids=["plain", "as-vscode-starts-it"])
+def test_the_server_does_not_import_modules_from_the_working_folder(tmp_path, env):
+    workspace = tmp_path / "workspace"
+    marker = tmp_path / "ran"
+    for name in ("lsprotocol.py", "pygls/__init__.py", "libcst/__init__.py"):
+        write(workspace / name, PLANTED_MODULE.format(marker=str(marker)))
+    if env:  # with PYTHONSAFEPATH (what the extension sets), even a workspace `errlint/` is safe
+        write(workspace / "errlint" / "__init__.py", PLANTED_MODULE.format(marker=str(marker)))
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "errlint", "lsp"],
+        cwd=workspace,
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+    assert not marker.exists(), completed.stderr.decode()
+    # Input ended without `shutdown`: the protocol's exit code 1, and no traceback.
+    assert (completed.returncode, completed.stderr) == (1, b"")
