@@ -1,5 +1,9 @@
 import sys
 
-from errlint.cli import main
+from errlint._safe_path import drop_working_folder
+
+drop_working_folder()
+
+from errlint.cli import main  # noqa: E402 - after the working folder is off sys.path
 
 sys.exit(main())

@@ -176,7 +176,11 @@ async function startClient(): Promise<void> {
         command: serverCommand.command,
         args: serverCommand.args,
         options: {
-            cwd: settingsScope()?.fsPath,
+            // `python -m` puts its working folder first on sys.path: started in
+            // the workspace, a workspace `errlint/` or `lsprotocol.py` would be
+            // imported and run. The server finds the workspace through the
+            // protocol, not its working folder.
+            cwd: serverCommand.source === 'path' ? settingsScope()?.fsPath : extensionContext.extensionPath,
             env: Object.keys(serverCommand.env).length > 0 ? serverCommand.env : undefined,
         },
     };

@@ -200,7 +200,10 @@ export function resolveServerCommand(
         source = 'default';
     }
 
-    const env: Record<string, string> = {};
+    // Python 3.11+ then keeps the working folder off sys.path, so that a
+    // workspace module named like a library errlint imports is never run (the
+    // server is also started from the extension's folder, see extension.ts).
+    const env: Record<string, string> = { PYTHONSAFEPATH: '1' };
     if (settings.importStrategy === 'useBundled' && options.bundledLibsPath) {
         const delimiter = options.pathDelimiter ?? ':';
         const existing = options.baseEnv?.PYTHONPATH;

@@ -23,7 +23,7 @@ describe('resolveServerCommand', () => {
         assert.deepEqual(cmd, {
             command: 'python3',
             args: ['-m', 'errlint', 'lsp'],
-            env: {},
+            env: { PYTHONSAFEPATH: '1' },
             source: 'default',
         });
     });
@@ -95,7 +95,7 @@ describe('resolveServerCommand', () => {
             bundledLibsPath: '/ext/bundled/libs',
             baseEnv: {},
         });
-        assert.deepEqual(cmd.env, { PYTHONPATH: '/ext/bundled/libs' });
+        assert.deepEqual(cmd.env, { PYTHONSAFEPATH: '1', PYTHONPATH: '/ext/bundled/libs' });
         assert.deepEqual(cmd.args, ['-m', 'errlint', 'lsp']);
     });
 
@@ -114,18 +114,18 @@ describe('resolveServerCommand', () => {
         assert.equal(windows.env.PYTHONPATH, 'C:\\ext\\bundled\\libs;C:\\src');
     });
 
-    it('useBundled without a bundled libs folder leaves the environment alone', () => {
+    it('useBundled without a bundled libs folder leaves PYTHONPATH alone', () => {
         const cmd = resolveServerCommand(settings({ importStrategy: 'useBundled' }), undefined, {
             baseEnv: { PYTHONPATH: '/src' },
         });
-        assert.deepEqual(cmd.env, {});
+        assert.deepEqual(cmd.env, { PYTHONSAFEPATH: '1' });
     });
 
     it('fromEnvironment never sets PYTHONPATH, even when bundled libs exist', () => {
         const cmd = resolveServerCommand(settings({ importStrategy: 'fromEnvironment' }), undefined, {
             bundledLibsPath: '/ext/bundled/libs',
         });
-        assert.deepEqual(cmd.env, {});
+        assert.deepEqual(cmd.env, { PYTHONSAFEPATH: '1' });
     });
 
     it('errlint.path ignores the import strategy', () => {
