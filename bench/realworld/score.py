@@ -97,11 +97,16 @@ def validate(labels: list[dict], corpus: Path) -> str:
     )
 
 
+# Default settings whatever config files sit above a corpus folder.
+NEUTRAL_CONFIG = Path(tempfile.mkdtemp(prefix="errlint-score-")) / "errlint.toml"
+NEUTRAL_CONFIG.write_text("")
+
+
 def run_errlint(target: Path, selection: list[str]) -> dict[str, list[tuple[int, str]]]:
     """{path relative to `target`: [(line, code)]} for every finding under `target`."""
     completed = subprocess.run(
         [sys.executable, "-m", "errlint", "--output-format", "json", "--no-cache", "--exit-zero",
-         "--no-respect-gitignore", *selection, "."],
+         "--no-respect-gitignore", "--config", str(NEUTRAL_CONFIG), *selection, "."],
         cwd=target,
         capture_output=True,
         text=True,
