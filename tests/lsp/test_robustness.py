@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -130,3 +131,66 @@ def test_python_m_errlint_lsp_shows_its_options():
     result = subprocess.run([sys.executable, "-m", "errlint.lsp", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "--log-file" in result.stdout
+
+
+# --- the base protocol: framing a client got wrong (issue 11, item 8) -----------
+
+
+def _frame(body: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _message(**fields) -> bytes:
+    return _frame(json.dumps({"jsonrpc": "2.0", **fields}).encode())
+
+
+def _answers(server_command, stream: bytes) -> tuple[int, list[dict]]:
+    """Exit code and every answer except log messages, in order."""
+    process = subprocess.run(server_command, input=stream, capture_output=True, timeout=60)
+    answers, rest = [], process.stdout
+    while rest:
+        header, _, rest = rest.partition(b"\r\n\r\n")
+        length = int(header.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+        body, rest = json.loads(rest[:length]), rest[length:]
+        if body.get("method") != types.WINDOW_LOG_MESSAGE:
+            answers.append(body)
+    return process.returncode, answers
+
+
+INITIALIZE = _message(id=1, method="initialize", params={"capabilities": {}})
+SHUTDOWN_AND_EXIT = _message(id=99, method="shutdown") + _message(method="exit")
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "message"),
+    [
+        (b"Content-Length: 99999999999\r\n\r\n{}", -32600, "message of 99999999999 bytes is over the 67108864-byte limit"),
+        (b'Content-Length: abc\r\n\r\n{"id": 5}', -32700, "Content-Length 'abc' is not a number"),
+        (b"Content-Type: x\r\n\r\n{}", -32700, "header without Content-Length"),
+        (_frame(b"{not json"), -32700, "Parse error: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        (_frame(b"[1, 2]"), -32600, "a message must be a JSON object"),
+        (_frame(b'{"id": 7}'), -32600, "not a JSON-RPC 2.0 message"),
+    ],
+    ids=["huge-length", "length-not-a-number", "no-length", "not-json", "not-an-object", "not-json-rpc"],
+)
+def test_badly_framed_messages_get_an_error_and_the_server_goes_on(server_command, bad, code, message):
+    returncode, answers = _answers(server_command, bad + INITIALIZE + SHUTDOWN_AND_EXIT)
+
+    error = {"jsonrpc": "2.0", "id": 7 if b'"id": 7' in bad else None, "error": {"code": code, "message": message}}
+    assert answers[0] == error
+    assert [answer.get("id") for answer in answers[1:]] == [1, 99]
+    assert "capabilities" in answers[1]["result"]
+    assert returncode == 0
+
+
+def test_requests_after_shutdown_are_invalid(server_command):
+    hover = {"textDocument": {"uri": "file:///x.py"}, "position": {"line": 0, "character": 0}}
+    stream = INITIALIZE + _message(id=2, method="shutdown") + _message(id=3, method="textDocument/hover", params=hover)
+
+    returncode, answers = _answers(server_command, stream + _message(method="exit"))
+
+    assert answers[1:] == [
+        {"jsonrpc": "2.0", "id": 2, "result": None},
+        {"jsonrpc": "2.0", "id": 3, "error": {"code": -32600, "message": "textDocument/hover after shutdown"}},
+    ]
+    assert returncode == 0

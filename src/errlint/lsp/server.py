@@ -14,13 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import sys
+import threading
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, BinaryIO, Iterable, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -32,6 +35,7 @@ from errlint.lsp.analysis import Analysis, Analyzer
 from errlint.lsp.documents import DocumentStore
 from errlint.lsp.positions import ENCODINGS, UTF16
 from errlint.lsp.settings import SettingsManager, parse_editor_settings
+from errlint.lsp.transport import INVALID_REQUEST, error_response, read_messages
 from errlint.rules import known_codes
 
 logger = logging.getLogger(__name__)
@@ -103,10 +107,20 @@ class ErrlintProtocol(LanguageServerProtocol):
             raise
 
     def handle_message(self, message):
+        if self._shutdown and getattr(message, "method", types.EXIT) != types.EXIT:
+            if getattr(message, "id", None) is not None:  # a request: the protocol says InvalidRequest
+                self._send_data(
+                    error_response(INVALID_REQUEST, f"{message.method} after shutdown", message.id)
+                )
+            return
         if isinstance(message, _Unreadable):
             logger.warning("invalid params for %s: %s", message.method, message.reason)
             error = JsonRpcInvalidParams(f"invalid params for {message.method}: {message.reason}")
             self._send_response(message.id, None, error.to_response_error())
+            return
+        if not hasattr(message, "jsonrpc"):  # an object that is no JSON-RPC message
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            self._send_data(error_response(INVALID_REQUEST, "not a JSON-RPC 2.0 message", _plain_id(msg_id)))
             return
         super().handle_message(message)
 
@@ -124,6 +138,10 @@ class ErrlintProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+
+def _plain_id(value: Any) -> Any:
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
 class ErrlintServer(LanguageServer):
@@ -146,6 +164,28 @@ class ErrlintServer(LanguageServer):
         self._logged: set[str] = set()
 
     # --- messages to the user ----------------------------------------------------
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """pygls' stdio loop, with errlint's reader: bad framing is answered, never fatal."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+
+        def handle(body: bytes) -> None:
+            try:
+                self.protocol.handle_message(json.loads(body, object_hook=self.protocol.structure_message))
+            except Exception as error:  # noqa: BLE001 - one bad message must not end the session
+                logger.exception("Unable to handle message")
+                self.report_server_error(error, JsonRpcException)
+
+        try:
+            asyncio.run(read_messages(self._stop_event, reader, handle, self.protocol._send_data))
+        except BrokenPipeError:
+            logger.error("Connection to the client is lost; shutting down.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
