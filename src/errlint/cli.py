@@ -25,7 +25,7 @@ from errlint.linter.config import (
 )
 from errlint.linter.discovery import discover, linted_roots
 from errlint.linter.findings import Applicability, FileResult
-from errlint.linter.runner import FixMode, default_jobs, lint_data, lint_files
+from errlint.linter.runner import WRITE_FAILED, FixMode, default_jobs, lint_data, lint_files
 from errlint.linter.source import python_lines
 from errlint.rules import all_rules, known_codes, rules_by_code
 
@@ -263,7 +263,14 @@ def _check_command(args: list[str]) -> int:
             if f.fix is not None and f.fix.edits and f.fix.applicability is Applicability.SAFE
         )
         stream = sys.stderr if (options.output_file or not report_stream_is_stdout) else sys.stdout
-        print(output.summary_line(len(findings), len(errors), fixed, 0 if fix_mode else fixable), file=stream)
+        notices = sum(1 for r in results if r.notice)
+        not_written = sum(1 for r in errors if (r.error or "").startswith(WRITE_FAILED))
+        print(
+            output.summary_line(
+                len(findings), len(errors) - not_written, fixed, 0 if fix_mode else fixable, notices, not_written
+            ),
+            file=stream,
+        )
     if internal:
         return EXIT_ERROR
     if options.exit_zero:

@@ -146,7 +146,24 @@ def test_json_lists_files_that_could_not_be_linted_under_errors(errlint, project
     assert json.loads(result.out) == {
         "findings": [],
         "errors": [{"filename": "bin.py", "message": "skipped: contains null bytes (binary file?)"}],
+        "notices": [],
     }
+
+
+def test_notices_in_every_format_leave_the_exit_code_alone(errlint, project):
+    write(project / "a.py", "import requests\n(x): int = 1\n")
+    notice = "not analysed: errlint's parser cannot read this valid Python (line 2, column 1)"
+
+    as_json = errlint("--output-format", "json", "a.py")
+    as_github = errlint("--output-format", "github", "a.py")
+    as_sarif = errlint("--output-format", "sarif", "a.py")
+
+    assert json.loads(as_json.out)["notices"] == [{"filename": "a.py", "message": notice}]
+    assert as_github.out == f"::notice title=errlint,file=a.py::{notice}\n"
+    (run,) = json.loads(as_sarif.out)["runs"]
+    (notification,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert (notification["level"], notification["message"]["text"]) == ("note", notice)
+    assert (as_json.code, as_github.code, as_sarif.code) == (0, 0, 0)
 
 
 def test_json_output_has_no_summary_line_even_without_quiet(errlint, one_finding):

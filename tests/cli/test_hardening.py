@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_a_worker_crash_costs_only_the_file_that_caused_it(project, monkeypatch)
 
     def crash_on_m07(path, settings, fix=None):
         if path.endswith("m07.py"):
-            os.abort()  # what a crash in native code looks like to the pool
+            os.kill(os.getpid(), signal.SIGKILL)  # to the pool, what a crash in native code looks like
         return real_lint_path(path, settings, fix)
 
     monkeypatch.setattr(runner, "lint_path", crash_on_m07)
@@ -233,3 +234,132 @@ def test_the_server_does_not_import_modules_from_the_working_folder(tmp_path, en
     assert not marker.exists(), completed.stderr.decode()
     # Input ended without `shutdown`: the protocol's exit code 1, and no traceback.
     assert (completed.returncode, completed.stderr) == (1, b"")
+
+
+# --- 6. valid Python that libcst cannot read is a notice, not ERR900 ---------------
+
+NOT_ANALYSED = "not analysed: errlint's parser cannot read this valid Python"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("import requests\n(x): int = 1\n", "line 2, column 1"),
+        ("import requests\nx = (" + " ".join(['"s"'] * 4500) + ")\n", "line 2, column 1"),
+        ("import requests\ndef f():\n    if x:\n        y = 1\n\\\ndef g():\n    pass\n", "line 7, column 1"),
+    ],
+    ids=["parenthesised-annotated-target", "4500-string-literals", "lone-continuation-line"],
+)
+def test_valid_python_libcst_cannot_read_gets_a_notice_and_exit_0(errlint, project, text, where):
+    write(project / "a.py", text)
+
+    result = errlint("--output-format", "concise", "a.py")
+
+    assert result.out == f"a.py: notice: {NOT_ANALYSED} ({where})\nAll checks passed; 1 file not analysed (see the notice).\n"
+    assert result.code == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import requests\n(x): int = 1\n",
+        "import requests\ndef f():\n    if x:\n        y = 1\n\\\ndef g():\n    pass\n",
+        "import requests\r\nx = 1 \\\r\n",
+        "import requests\nr = requests.get(u)\nr.json()['x']\n",
+    ],
+)
+def test_the_editor_parse_gives_the_cli_result(text):
+    from errlint.linter.engine import lint_source
+    from errlint.linter.incremental import ReusingParser
+
+    settings = Settings()
+    editor = ReusingParser()
+    lint_source(text.replace("import requests", "import requests  # v1"), "a.py", settings, reuse=editor)
+
+    assert lint_source(text, "a.py", settings, reuse=editor) == lint_source(text, "a.py", settings)
+
+
+def test_a_real_syntax_error_is_reported_where_cpython_reports_it_even_with_crlf(errlint, project):
+    write(project / "a.py", b"import requests\r\nx = 1 \\\r\n")
+
+    result = errlint("--output-format", "concise", "a.py")
+
+    assert result.out.splitlines()[0] == "a.py:2:8: ERR900 SyntaxError: unexpected EOF while parsing"
+
+
+# --- 7. big flat files are refused up front, by tokens -----------------------------
+
+
+def test_a_file_over_the_token_limit_is_refused_with_one_line(errlint, project):
+    write(project / "big.py", "import requests\n" + "x = 1\n" * 50_000)
+
+    result = errlint("--output-format", "concise", "big.py")
+
+    assert result.out.splitlines() == [
+        "big.py: error: skipped: 200,003 tokens is over the limit of 180,000 for one file "
+        "(parsing it would need over 500 MB)",
+        "1 file could not be linted.",
+    ]
+    assert result.code == 1
+
+
+def test_a_long_docstring_does_not_count_as_tokens(errlint, project):
+    words = " ".join(["word"] * 250_000)
+    write(project / "doc.py", f'"""{words}"""\nimport requests\n')
+
+    assert errlint("--output-format", "concise", "doc.py").out == "All checks passed.\n"
+
+
+# --- 10. the CLI and the server refuse the same files ------------------------------
+
+
+def test_null_bytes_are_refused_by_the_engine_the_server_uses_too(project):
+    from errlint.linter.engine import lint_source
+    from errlint.linter.incremental import ReusingParser
+
+    text = 'import requests\nx = "a\x00b"\n'
+    settings = Settings()
+
+    for reuse in (None, ReusingParser()):
+        result = lint_source(text, "a.py", settings, reuse=reuse)
+        assert result.error == "skipped: contains null bytes (binary file?)"
+
+
+def test_a_named_folder_is_linted_even_when_an_enclosing_gitignore_ignores_it(errlint, project):
+    (project / ".git").mkdir()
+    write(project / ".gitignore", "build/\n")
+    write(project / "build" / "a.py", ERR101_SOURCE)
+
+    named = _concise(errlint, ".", cwd=project / "build")
+    from_the_top = _concise(errlint, ".")
+
+    assert named.out.splitlines() == [concise("a.py"), "Found 1 finding."]
+    assert from_the_top.out == "All checks passed.\n"
+
+
+def test_fixes_that_cannot_be_written_say_so(errlint, project, monkeypatch):
+    write(project / "a.py", RENAME_SOURCE)
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runner, "write_atomically", refuse)
+    result = errlint("--fix", "--output-format", "concise", "a.py")
+
+    assert result.out.splitlines()[-2:] == [
+        "a.py: error: cannot write fixes: Permission denied",
+        "1 file could not be written.",
+    ]
+    assert (project / "a.py").read_text() == RENAME_SOURCE
+    assert result.code == 1
+
+
+def test_insertion_fixes_keep_tab_indentation(errlint, project):
+    path = write(project / "a.py", 'import requests\n\ndef f(url):\n\tr = requests.get(url)\n\treturn r.json()["x"]\n')
+
+    result = errlint("--fix", "--unsafe-fixes", "a.py")
+
+    assert result.out == "Fixed 1 finding; no findings remaining.\n"
+    assert path.read_text() == (
+        'import requests\n\ndef f(url):\n\tr = requests.get(url)\n\tr.raise_for_status()\n\treturn r.json()["x"]\n'
+    )

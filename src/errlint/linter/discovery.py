@@ -84,6 +84,9 @@ def _walk(root: Path, settings: Settings, found: Discovery, seen_files: set[Path
     visited_dirs: set[Path] = set()
     inside = linted_roots([root])
     ignores = _inherited_gitignores(root) if settings.respect_gitignore else []
+    # A folder named on the command line is linted even when a .gitignore
+    # above it ignores it, as a named file is: the user asked for it.
+    ignores = [(base, spec) for base, spec in ignores if not _ignored_by(root, True, [(base, spec)])]
 
     def visit(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]], walking: tuple[Path, ...]) -> None:
         real = Path(os.path.realpath(directory))

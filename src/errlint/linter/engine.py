@@ -29,7 +29,7 @@ from errlint.linter.findings import FileResult, Finding, Position
 from errlint.linter.incremental import ReusingParser
 from errlint.linter.model import Model
 from errlint.linter.rule import Rule
-from errlint.linter.source import SourceError, check_nesting, decode_source
+from errlint.linter.source import SourceError, check_text, decode_source
 from errlint.linter.suppressions import is_suppressed, parse_suppressions
 from errlint.rules import all_rules
 
@@ -131,7 +131,7 @@ def _lint_source(
 ) -> FileResult:
     rules = select_rules(settings, path) if rules is None else rules
     try:
-        check_nesting(source)
+        check_text(source)
     except SourceError as error:
         return FileResult(path, error=str(error))
     try:
@@ -139,7 +139,12 @@ def _lint_source(
     except SourceError as error:
         return FileResult(path, error=str(error))
     except cst.ParserSyntaxError as error:
-        return FileResult(path, _syntax_error(error, source, path, rules))
+        python_error = _python_syntax_error(source, path)
+        if python_error is None:
+            # Valid Python that libcst cannot read: say so, without claiming a syntax error.
+            where = f"line {error.raw_line}, column {error.raw_column + 1}"
+            return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({where})")
+        return FileResult(path, _syntax_error(error, python_error, path, rules))
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to parse")
     try:
@@ -238,22 +243,32 @@ def lint_bytes(data: bytes, path: str, settings: Settings, rules: list[type[Rule
     return lint_source(text.text, path, settings, rules)
 
 
+def _python_syntax_error(source: str, path: str) -> SyntaxError | bool | None:
+    """CPython's own verdict: its SyntaxError, None when it accepts the text, or
+    True when it could not tell (nested too deeply, a NUL byte)."""
+    # CPython accepts some broken CRLF text (a file ending in a `\` continuation)
+    # that it rejects with LF: line numbers are the same either way.
+    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        return error
+    except (ValueError, RecursionError, MemoryError):
+        return True
+    return None
+
+
 def _syntax_error(
-    error: cst.ParserSyntaxError, source: str, path: str, rules: list[type[Rule]]
+    error: cst.ParserSyntaxError, python_error: SyntaxError | bool, path: str, rules: list[type[Rule]]
 ) -> tuple[Finding, ...]:
     """ERR900 at the position CPython gives (its messages are clearer), else libcst's."""
     if not any(rule.code == SYNTAX_ERROR for rule in rules):
         return ()
     message = " ".join(error.message.split())
     position = Position(error.raw_line, max(0, error.raw_column))
-    try:
-        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as python_error:
-        if python_error.lineno:
-            message = python_error.msg
-            position = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
-    except (ValueError, RecursionError, MemoryError):
-        pass
+    if isinstance(python_error, SyntaxError) and python_error.lineno:
+        message = python_error.msg
+        position = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
     return (Finding(SYNTAX_ERROR, f"SyntaxError: {message}", path, position, position),)
 
 

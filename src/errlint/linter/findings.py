@@ -90,6 +90,9 @@ class FileResult:
     fixed_count: int = 0
     diff: str | None = field(default=None, compare=False)
     rejected_fixes: tuple[str, ...] = ()
+    # Why a file was not analysed when that is errlint's limit, not the file's
+    # fault (valid Python its parser cannot read): shown, not a failure.
+    notice: str | None = None
     # A digest of the exact bytes that were linted: the result cache's key.
     content_digest: str | None = field(default=None, compare=False)
 
@@ -103,19 +106,22 @@ def result_to_json(result: FileResult) -> dict:
     return {
         "path": result.path,
         "error": result.error,
+        "notice": result.notice,
         "findings": [_finding_to_json(finding) for finding in result.findings],
     }
 
 
 def result_from_json(data: object) -> FileResult:
     data = _expect(data, dict)
-    error = data["error"]
-    if error is not None:
-        _expect(error, str)
+    error, notice = data["error"], data["notice"]
+    for text in (error, notice):
+        if text is not None:
+            _expect(text, str)
     return FileResult(
         _expect(data["path"], str),
         tuple(_finding_from_json(item) for item in _expect(data["findings"], list)),
         error=error,
+        notice=notice,
     )
 
 

@@ -86,6 +86,9 @@ class _Chunk:
     has_trailing_newline: bool
 
 
+_LONE_CONTINUATION = re.compile(r"^[ \t\f]*\\\r?\n", re.M)
+
+
 class ReusingParser:
     """Parses successive versions of one document, reusing unchanged statements.
 
@@ -116,7 +119,9 @@ class ReusingParser:
                 self.tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return self._parse_whole(source)
-        pieces = _pieces(source, self.tree)
+        # A line that is only a `\` continuation joins two statements that the
+        # pieces would parse apart (libcst refuses the joined text).
+        pieces = None if _LONE_CONTINUATION.search(source) else _pieces(source, self.tree)
         parsed = self._parse_chunks(pieces, known) if pieces else None
         module = _assemble(parsed) if parsed else None
         if module is None:

@@ -1130,6 +1130,17 @@ class Model:
                 index.setdefault(id(target.node), (target.node, []))[1].append(call)
         return index
 
+    def indentation_of_line(self, line: int, width: int) -> str:
+        """The whitespace a 1-based line starts with as written (tabs kept), else `width` spaces."""
+        source = getattr(self, "source", None)
+        if source is not None:
+            starts = self._fast_positions.line_starts
+            if 0 < line <= len(starts):
+                written = source[starts[line - 1] : starts[line - 1] + width]
+                if len(written) == width and not written.strip():
+                    return written
+        return " " * width
+
     def source_text(self, statement: cst.CSTNode) -> str:
         """A statement's text as written in the file: what `code` generates, without generating it.
 

@@ -29,6 +29,10 @@ def _errors(results: Iterable[FileResult]) -> list[FileResult]:
     return [result for result in results if result.error]
 
 
+def _notices(results: Iterable[FileResult]) -> list[FileResult]:
+    return [result for result in results if result.notice]
+
+
 def render(format_name: str, results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True) -> str:
     renderer = {
         "full": lambda: render_full(results, read_lines, show_fixes),
@@ -43,6 +47,7 @@ def render(format_name: str, results: list[FileResult], read_lines: ReadLines, s
 def render_concise(results: list[FileResult]) -> str:
     lines = [f"{f.path}:{f.start.line}:{f.start.column + 1}: {f.code} {f.message}" for f in _findings(results)]
     lines += [f"{r.path}: error: {r.error}" for r in _errors(results)]
+    lines += [f"{r.path}: notice: {r.notice}" for r in _notices(results)]
     return "".join(line + "\n" for line in lines)
 
 
@@ -80,6 +85,8 @@ def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bo
         blocks.append("\n".join(block))
     for result in _errors(results):
         blocks.append(f"{result.path}: error: {result.error}")
+    for result in _notices(results):
+        blocks.append(f"{result.path}: notice: {result.notice}")
     return "".join(block + "\n\n" for block in blocks)
 
 
@@ -115,6 +122,7 @@ def render_json(results: list[FileResult]) -> str:
     payload = {
         "findings": [finding_as_dict(f) for f in _findings(results)],
         "errors": [{"filename": r.path, "message": r.error} for r in _errors(results)],
+        "notices": [{"filename": r.path, "message": r.notice} for r in _notices(results)],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
@@ -195,11 +203,13 @@ def render_sarif(results: list[FileResult]) -> str:
         sarif_results.append(entry)
     notifications = [
         {
-            "level": "error",
-            "message": {"text": result.error},
+            "level": level,
+            "message": {"text": text},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(result.path)}}}],
         }
-        for result in _errors(results)
+        for level, results_of, attribute in (("error", _errors, "error"), ("note", _notices, "notice"))
+        for result in results_of(results)
+        for text in [getattr(result, attribute)]
     ]
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -248,6 +258,8 @@ def render_github(results: list[FileResult]) -> str:
         lines.append(f"::error {properties}::{_github_escape(f'{f.code} {f.message}')}")
     for r in _errors(results):
         lines.append(f"::error title=errlint,file={_github_escape(r.path, True)}::{_github_escape(r.error or '')}")
+    for r in _notices(results):
+        lines.append(f"::notice title=errlint,file={_github_escape(r.path, True)}::{_github_escape(r.notice or '')}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -268,16 +280,27 @@ def render_statistics(results: list[FileResult]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def summary_line(findings: int, files_with_errors: int, fixed: int = 0, fixable: int = 0) -> str:
+def summary_line(
+    findings: int,
+    files_with_errors: int,
+    fixed: int = 0,
+    fixable: int = 0,
+    not_analysed: int = 0,
+    not_written: int = 0,
+) -> str:
     parts = []
     if fixed:
         parts.append(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}")
     if findings:
         parts.append(f"Found {findings} finding{'s' if findings != 1 else ''}" + (" remaining" if fixed else ""))
-    elif not files_with_errors:
+    elif not files_with_errors and not not_written:
         parts.append("All checks passed" if not fixed else "no findings remaining")
     if files_with_errors:
         parts.append(f"{files_with_errors} file{'s' if files_with_errors != 1 else ''} could not be linted")
+    if not_written:
+        parts.append(f"{not_written} file{'s' if not_written != 1 else ''} could not be written")
+    if not_analysed:
+        parts.append(f"{not_analysed} file{'s' if not_analysed != 1 else ''} not analysed (see the notice)")
     text = "; ".join(parts) + "."
     if fixable and not fixed:
         text += f"\n[*] {fixable} fixable with `--fix`."

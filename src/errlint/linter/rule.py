@@ -96,7 +96,7 @@ class Rule:
             # A definition's range starts at `def`/`class`, below its decorators.
             start = Position(self.model.range_of(decorators[0])[0].line, start.column)
         line_start = Position(start.line, 0)
-        indent = " " * start.column
+        indent = self.model.indentation_of_line(start.line, start.column)
         newline = self.model.module.default_newline
         return Edit(line_start, line_start, f"{indent}{text}{newline}")
 

@@ -41,6 +41,7 @@ PARALLEL_THRESHOLD = 16
 BIG_FILE_BYTES = 100 * 1024
 MAX_BATCH_FILES = 32
 CRASHED = "errlint's process crashed while linting this file"
+WRITE_FAILED = "cannot write fixes"
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def _lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None) 
                 diff = unified_diff(source.text, outcome.source, path)
         return replace(remaining, fixed_count=len(outcome.fixed), diff=diff, rejected_fixes=rejected)
     except OSError as error:
-        return FileResult(path, error=f"cannot write fixes: {error.strerror or error}")
+        return FileResult(path, error=f"{WRITE_FAILED}: {error.strerror or error}")
     except Exception as error:  # noqa: BLE001 - one bad file must not end the run
         return FileResult(path, error=f"internal error ({type(error).__name__}: {error}); please report it")
 

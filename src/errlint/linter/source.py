@@ -19,6 +19,14 @@ from dataclasses import dataclass
 MAX_BRACKET_DEPTH = 200
 MAX_INDENT_LEVELS = 100
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# libcst needs about 2.5 KB of memory per token, and time in proportion: a
+# file over this many tokens (about 45,000 lines of `x = 1`, or some 15,000
+# lines of ordinary code) would take more than 500 MB to parse.
+MAX_TOKENS = 180_000
+# Words, numbers and single symbols, plus one NEWLINE a line: never fewer than
+# the real tokens (strings and comments only add to it), so below the limit
+# nothing needs counting exactly.
+_ROUGH_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 _BRACKET = re.compile(r"[()\[\]{}]")
 _OPENERS = frozenset("([{")
@@ -84,6 +92,38 @@ def encode_source(text: str, original: SourceText) -> bytes:
     if original.has_bom and not data.startswith(codecs.BOM_UTF8):
         data = codecs.BOM_UTF8 + data
     return data
+
+
+def check_text(text: str) -> None:
+    """Refuse text errlint cannot analyse safely, with a one-line reason (SourceError).
+
+    The same checks run for the CLI and the editor, so both refuse the same files.
+    """
+    if "\x00" in text:
+        raise SourceError("skipped: contains null bytes (binary file?)")
+    if len(text) > MAX_TOKENS and len(_ROUGH_TOKEN.findall(text)) + text.count("\n") > MAX_TOKENS:
+        tokens = _exact_token_count(text)
+        if tokens > MAX_TOKENS:
+            raise SourceError(
+                f"skipped: {tokens:,} tokens is over the limit of {MAX_TOKENS:,} for one file "
+                "(parsing it would need over 500 MB)"
+            )
+    check_nesting(text)
+
+
+def _exact_token_count(text: str) -> int:
+    count = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            count += token.type not in _LAYOUT_TOKENS
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass  # a lower bound, still
+    return count
+
+
+_LAYOUT_TOKENS = frozenset(
+    {tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
+)
 
 
 def check_nesting(text: str) -> None:

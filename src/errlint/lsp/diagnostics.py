@@ -40,6 +40,16 @@ def build_diagnostics(result: FileResult, index: LineIndex, encoding: str, versi
                 source=SOURCE,
             ),
         )
+    if result.notice:
+        diagnostics.insert(
+            0,
+            types.Diagnostic(
+                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+                message=f"errlint: {result.notice}",
+                severity=types.DiagnosticSeverity.Information,
+                source=SOURCE,
+            ),
+        )
     return diagnostics
 
 
