@@ -15,6 +15,7 @@ import io
 import os
 import re
 import threading
+import warnings
 import tokenize
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -221,7 +222,7 @@ def _check_python_accepts(source: str) -> None:
     if sum(map(source.count, _NESTING_MARKS)) < MIN_DEPTH_WORTH_CHECKING:
         return
     try:
-        tree = compile(source, "<errlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = _python_ast(source, "<errlint>")
     except (RecursionError, MemoryError):
         raise SourceError("skipped: nested too deeply for Python itself to parse") from None
     except (SyntaxError, ValueError):
@@ -243,6 +244,13 @@ def lint_bytes(data: bytes, path: str, settings: Settings, rules: list[type[Rule
     return lint_source(text.text, path, settings, rules)
 
 
+def _python_ast(source: str, path: str) -> ast.Module:
+    """CPython's parse, without the SyntaxWarnings it prints about the user's code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+
+
 def _python_syntax_error(source: str, path: str) -> SyntaxError | bool | None:
     """CPython's own verdict: its SyntaxError, None when it accepts the text, or
     True when it could not tell (nested too deeply, a NUL byte)."""
@@ -250,7 +258,7 @@ def _python_syntax_error(source: str, path: str) -> SyntaxError | bool | None:
     # that it rejects with LF: line numbers are the same either way.
     text = source.replace("\r\n", "\n").replace("\r", "\n")
     try:
-        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        _python_ast(text, path)
     except SyntaxError as error:
         return error
     except (ValueError, RecursionError, MemoryError):

@@ -199,9 +199,10 @@ def _parse_alone(text: str) -> cst.Module | None:
     """`text` parsed as a module of its own, if it parses and generates `text` again."""
     try:
         module = cst.parse_module(text)
+        # Generating the code recurses as deep as the tree: inside the guard too.
+        if _ends_in_comment(text) and module.code != text:
+            return None
     except Exception:  # noqa: BLE001 - whatever it is, the whole parse reports it properly
-        return None
-    if _ends_in_comment(text) and module.code != text:
         return None
     return module
 
