@@ -1,7 +1,6 @@
 """The `errlint` command: a thin layer over the linter API.
 
-Exit codes: 0 no findings, 1 findings (or files that could not be linted),
-2 usage, configuration or internal error.
+Exit codes: see EXIT_CODES_HELP (shown by `errlint --help` and in the README).
 """
 
 from __future__ import annotations
@@ -31,10 +30,44 @@ from errlint.rules import all_rules, known_codes, rules_by_code
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+EXIT_CODES_HELP = """\
+commands:
+  errlint [check] [PATHS]   lint (the default command; `check` is what the pre-commit hook runs)
+  errlint rule CODE|--all   a rule's documentation, or every rule
+  errlint lsp               the language server over stdio
+
+selectors: rule codes or prefixes, comma-separated (ERR101, ERR1, ALL for every rule).
+
+exit codes:
+  0  no findings (notices, such as a file errlint's parser cannot read, do not count)
+  1  findings, files that could not be read or parsed safely, or fixes that could not be written
+  2  usage or configuration error, a path that does not exist, or an internal error
+  --exit-zero turns 1 into 0; 2 stays.
+
+environment: NO_COLOR / FORCE_COLOR (see --color), ERRLINT_OUTPUT_FORMAT, ERRLINT_CACHE_DIR.
+"""
+
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs) -> None:
+        # No abbreviations: `--fix-o` silently meant `--fix-only` and rewrote files.
+        super().__init__(allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_ERROR, f"errlint: error: {message}\n")
+        self.exit(EXIT_ERROR, f"errlint: error: {message}{self._did_you_mean(message)}\n")
+
+    def _did_you_mean(self, message: str) -> str:
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        import difflib
+
+        known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+        for word in message.split(":", 1)[1].split():
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)
+                if close:
+                    return f" (did you mean `{close[0]}`?)"
+        return ""
 
 
 def _codes(value: str) -> list[str]:
@@ -44,7 +77,8 @@ def _codes(value: str) -> list[str]:
 def _check_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="errlint",
-        description="Find HTTP API error-handling mistakes. Subcommands: `errlint rule CODE|--all`, `errlint lsp`.",
+        description="Find HTTP API error-handling mistakes.",
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to lint (default: .); `-` reads stdin")
     parser.add_argument("--version", action="version", version=f"errlint {__version__}")
@@ -68,7 +102,26 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", "-j", type=int, default=None, help="parallel processes (default: one per core)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress indicator")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the full and concise output (auto: on a terminal, unless NO_COLOR is set or FORCE_COLOR asks)",
+    )
+    parser.add_argument("--show-settings", action="store_true", help="print the settings in use and where they came from")
+    parser.add_argument("--show-files", action="store_true", help="print the files that would be linted")
     return parser
+
+
+def use_color(choice: str, stream) -> bool:
+    """--color, then NO_COLOR and FORCE_COLOR (no-color.org, force-color.org), then whether `stream` is a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,6 +231,11 @@ def _check_command(args: list[str]) -> int:
     if options.jobs is not None and options.jobs < 1:
         parser.error("--jobs must be at least 1")
     settings = _settings(options)
+    missing = [path for path in options.paths if str(path) != "-" and not os.path.lexists(path)]
+    if missing:
+        parser.error(f"{missing[0]}: no such file or directory")
+    if options.show_settings:
+        return _show_settings(settings, options.paths or [Path(".")])
     fix_requested = options.fix or options.fix_only or options.diff
     fix_mode = (
         FixMode(unsafe=options.unsafe_fixes, write=not options.diff, roots=linted_roots(options.paths or [Path(".")]))
@@ -198,6 +256,9 @@ def _check_command(args: list[str]) -> int:
         problems: list[tuple[Path, str]] = []
     else:
         found = discover(paths, settings, force_exclude=options.force_exclude)
+        if options.show_files:
+            sys.stdout.write("".join(f"{path}\n" for path in found.files))
+            return EXIT_CLEAN
         problems = found.problems
         cache = None
         if not options.no_cache and fix_mode is None:
@@ -242,7 +303,12 @@ def _check_command(args: list[str]) -> int:
 
     findings = [f for result in results for f in result.findings]
     reported = [] if options.fix_only else results
-    text = output.render(output_format, reported, _line_reader(stdin_text)) if report_stream_is_stdout or options.output_file else ""
+    color = options.output_file is None and use_color(options.color, sys.stdout)
+    text = (
+        output.render(output_format, reported, _line_reader(stdin_text), color=color)
+        if report_stream_is_stdout or options.output_file
+        else ""
+    )
     if options.statistics and output_format in ("full", "concise") and not options.fix_only:
         text = output.render_statistics(results)
     if report_stream_is_stdout or options.output_file:
@@ -278,6 +344,22 @@ def _check_command(args: list[str]) -> int:
     if options.fix_only:
         return EXIT_CLEAN if not errors else EXIT_FINDINGS
     return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def _show_settings(settings: Settings, paths: list[Path]) -> int:
+    """What --show-settings prints: the config file, the project root and every setting."""
+    import dataclasses
+
+    print(f"config file: {settings.source or '(none: defaults)'}")
+    print(f"project root: {project_root(paths, settings)}")
+    for field in dataclasses.fields(settings):
+        if field.name in ("root", "source"):
+            continue
+        value = getattr(settings, field.name)
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        print(f"{field.name.replace('_', '-')}: {value!r}")
+    return EXIT_CLEAN
 
 
 def _lint_stdin(options, settings: Settings, fix_mode: FixMode | None, stdin_text: dict[str, str]) -> FileResult:

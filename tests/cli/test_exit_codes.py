@@ -42,17 +42,96 @@ def test_a_syntax_error_is_a_finding_exit_1(errlint, project):
     assert result.out.splitlines()[0] == "a.py:2:7: ERR900 SyntaxError: invalid syntax"
 
 
-def test_a_missing_path_is_reported_and_exits_1(errlint, project):
+def test_a_missing_path_is_a_usage_error(errlint, project):
     write(project / "a.py", ERR101_SOURCE)
 
     result = errlint("--select", "ERR101", "--output-format", "concise", "a.py", "nope.py")
 
-    assert result.code == 1
-    assert result.out.splitlines() == [
-        concise("a.py"),
-        "nope.py: error: no such file or directory",
-        "Found 1 finding; 1 file could not be linted.",
-    ]
+    assert (result.code, result.out) == (2, "")
+    assert result.err_lines == ["errlint: error: nope.py: no such file or directory"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggestion"),
+    [("--selct", "--select"), ("--unsafe-fix", "--unsafe-fixes"), ("--outputformat", "--output-format")],
+)
+def test_misspelt_options_are_refused_with_a_suggestion(errlint, project, typed, suggestion):
+    result = errlint(typed, "ERR101", ".")
+
+    assert result.code == 2
+    assert result.err_lines[-1] == f"errlint: error: unrecognized arguments: {typed} (did you mean `{suggestion}`?)"
+
+
+def test_abbreviated_options_are_refused_and_nothing_is_written(errlint, project):
+    path = write(project / "a.py", 'from urllib3.util.retry import Retry\nr = Retry(method_whitelist=["GET"])\n')
+
+    result = errlint("--fix-o", "a.py")
+
+    assert result.code == 2
+    assert result.err_lines[-1].startswith("errlint: error: unrecognized arguments: --fix-o")
+    assert "method_whitelist" in path.read_text()
+
+
+def test_help_shows_the_commands_selectors_and_exit_codes(errlint, project):
+    result = errlint("--help")
+
+    assert result.code == 0
+    for line in (
+        "  errlint [check] [PATHS]   lint (the default command; `check` is what the pre-commit hook runs)",
+        "selectors: rule codes or prefixes, comma-separated (ERR101, ERR1, ALL for every rule).",
+        "  0  no findings (notices, such as a file errlint's parser cannot read, do not count)",
+        "  2  usage or configuration error, a path that does not exist, or an internal error",
+    ):
+        assert line in result.out.splitlines()
+
+
+def test_fix_summary_wording(errlint, project):
+    write(project / "a.py", 'from urllib3.util.retry import Retry\nr = Retry(method_whitelist=[1], status_forcelist=[401])\n')
+
+    result = errlint("--fix", "--select", "ERR101,ERR109", "--output-format", "concise", "a.py")
+
+    assert result.out.splitlines()[-1] == "Fixed 1 finding; 1 remaining."
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "colored"),
+    [
+        ((), {}, False),  # captured output is no terminal
+        (("--color", "always"), {}, True),
+        ((), {"FORCE_COLOR": "1"}, True),
+        ((), {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        (("--color", "always"), {"NO_COLOR": "1"}, True),
+        (("--color", "never"), {"FORCE_COLOR": "1"}, False),
+    ],
+)
+def test_color(errlint, project, monkeypatch, flags, env, colored):
+    write(project / "a.py", ERR101_SOURCE)
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    result = errlint("--select", "ERR101", "--output-format", "concise", *flags, "a.py")
+
+    expected = concise("a.py")
+    if colored:
+        where, code, rest = expected.split(" ", 2)
+        expected = f"\x1b[1m{where}\x1b[0m \x1b[1;31m{code}\x1b[0m {rest}"
+    assert result.out.splitlines()[0] == expected
+
+
+def test_show_settings_and_show_files(errlint, project):
+    write(project / "pyproject.toml", '[tool.errlint]\nignore = ["ERR106"]\n')
+    write(project / "src" / "a.py", ERR101_SOURCE)
+    write(project / "src" / "b.py", "x = 1\n")
+
+    settings = errlint("--show-settings", "src")
+    files = errlint("--show-files", "src")
+
+    assert settings.code == files.code == 0
+    assert settings.out.splitlines()[:2] == [f"config file: {project / 'pyproject.toml'}", f"project root: {project}"]
+    assert "ignore: ('ERR106',)" in settings.out.splitlines()
+    assert files.out.splitlines() == ["src/a.py", "src/b.py"]
 
 
 @pytest.mark.parametrize(

@@ -161,3 +161,13 @@ def test_suppressed_syntax_error_still_reported(errlint, project):
     result = errlint("--select", "ERR900", "--output-format", "concise", "--quiet", "a.py")
 
     assert result.out.splitlines() == ["a.py:2:7: ERR900 SyntaxError: invalid syntax"]
+
+
+@pytest.mark.parametrize("comment", ["# noqa", "# NOQA", "#noqa"])
+def test_a_bare_noqa_belongs_to_other_linters(errlint, project, comment):
+    """It neither silences errlint nor is reported as a bare suppression (ERR901)."""
+    write(project / "a.py", f"from urllib3 import Retry\n{ERR101_LINE}  {comment}\n")
+
+    result = errlint("--select", "ERR101,ERR901", "--output-format", "concise", "a.py")
+
+    assert [line.split()[1] for line in result.out.splitlines()[:-1]] == ["ERR101"]

@@ -33,10 +33,20 @@ def _notices(results: Iterable[FileResult]) -> list[FileResult]:
     return [result for result in results if result.notice]
 
 
-def render(format_name: str, results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True) -> str:
+# ANSI styles for a terminal: bold locations, red codes, blue gutters, red carets, cyan fixes.
+BOLD, RED, BLUE, CYAN, RESET = "\033[1m", "\033[1;31m", "\033[34m", "\033[36m", "\033[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{RESET}" if color and text else text
+
+
+def render(
+    format_name: str, results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True, color: bool = False
+) -> str:
     renderer = {
-        "full": lambda: render_full(results, read_lines, show_fixes),
-        "concise": lambda: render_concise(results),
+        "full": lambda: render_full(results, read_lines, show_fixes, color),
+        "concise": lambda: render_concise(results, color),
         "json": lambda: render_json(results),
         "sarif": lambda: render_sarif(results),
         "github": lambda: render_github(results),
@@ -44,18 +54,23 @@ def render(format_name: str, results: list[FileResult], read_lines: ReadLines, s
     return renderer()
 
 
-def render_concise(results: list[FileResult]) -> str:
-    lines = [f"{f.path}:{f.start.line}:{f.start.column + 1}: {f.code} {f.message}" for f in _findings(results)]
+def _headline(finding: Finding, color: bool) -> str:
+    where = _paint(f"{finding.path}:{finding.start.line}:{finding.start.column + 1}:", BOLD, color)
+    return f"{where} {_paint(finding.code, RED, color)} {finding.message}"
+
+
+def render_concise(results: list[FileResult], color: bool = False) -> str:
+    lines = [_headline(f, color) for f in _findings(results)]
     lines += [f"{r.path}: error: {r.error}" for r in _errors(results)]
     lines += [f"{r.path}: notice: {r.notice}" for r in _notices(results)]
     return "".join(line + "\n" for line in lines)
 
 
-def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True) -> str:
+def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True, color: bool = False) -> str:
     blocks = []
     for finding in _findings(results):
         lines = read_lines(finding.path)
-        block = [f"{finding.path}:{finding.start.line}:{finding.start.column + 1}: {finding.code} {finding.message}"]
+        block = [_headline(finding, color)]
         if 0 < finding.start.line <= len(lines):
             text = lines[finding.start.line - 1].rstrip("\r\n")
             number = str(finding.start.line)
@@ -64,9 +79,9 @@ def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bo
             end = finding.end.column if finding.end.line == finding.start.line else len(text)
             width = max(1, min(end, len(text)) - start)
             block += [
-                f"{gutter} |",
-                f"{number} | {text.expandtabs(1)}",
-                f"{gutter} | {' ' * start}{'^' * width}",
+                _paint(f"{gutter} |", BLUE, color),
+                f"{_paint(f'{number} |', BLUE, color)} {text.expandtabs(1)}",
+                f"{_paint(f'{gutter} |', BLUE, color)} {' ' * start}{_paint('^' * width, RED, color)}",
             ]
         if show_fixes and finding.fix is not None:
             label = {
@@ -74,7 +89,7 @@ def render_full(results: list[FileResult], read_lines: ReadLines, show_fixes: bo
                 Applicability.UNSAFE: "unsafe fix",
                 Applicability.DISPLAY: "suggestion",
             }[finding.fix.applicability]
-            block.append(f"  = {label}: {finding.fix.title}")
+            block.append(_paint(f"  = {label}: {finding.fix.title}", CYAN, color))
             if finding.fix.applicability is Applicability.DISPLAY:
                 # One-line suggestions are shown in full; longer ones live in
                 # the JSON output and the editor's code action.
@@ -292,7 +307,7 @@ def summary_line(
     if fixed:
         parts.append(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}")
     if findings:
-        parts.append(f"Found {findings} finding{'s' if findings != 1 else ''}" + (" remaining" if fixed else ""))
+        parts.append(f"{findings} remaining" if fixed else f"Found {findings} finding{'s' if findings != 1 else ''}")
     elif not files_with_errors and not not_written:
         parts.append("All checks passed" if not fixed else "no findings remaining")
     if files_with_errors:
