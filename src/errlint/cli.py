@@ -16,6 +16,7 @@ from errlint.linter import output
 from errlint.linter.cache import CACHE_DIR_NAME, ResultCache
 from errlint.linter.config import (
     ConfigError,
+    is_excluded,
     Settings,
     check_selector,
     find_config_file,
@@ -200,15 +201,29 @@ def _rule_json(rule) -> dict:
     }
 
 
-def _settings(options: argparse.Namespace) -> Settings:
+def _settings(
+    options: argparse.Namespace, start: Path | None = None, loaded: dict[Path | None, Settings] | None = None
+) -> Settings:
+    """The settings for files in or below `start`: `--config`, else the nearest config file, plus the flags.
+
+    `loaded` keeps the configs this run has read (with the flags applied), by file.
+    """
     if options.config is not None:
         if not options.config.is_file():
             raise ConfigError(f"{options.config}: config file not found")
         config_path: Path | None = options.config
     else:
-        start = Path(options.stdin_filename).resolve().parent if options.stdin_filename else Path.cwd()
+        if start is None:
+            start = Path(options.stdin_filename).resolve().parent if options.stdin_filename else Path.cwd()
         config_path = find_config_file(start)
-    settings = load_settings(config_path, known_codes())
+    if loaded is None:
+        return _with_flags(load_settings(config_path, known_codes()), options)
+    if config_path not in loaded:
+        loaded[config_path] = _with_flags(load_settings(config_path, known_codes()), options)
+    return loaded[config_path]
+
+
+def _with_flags(settings: Settings, options: argparse.Namespace) -> Settings:
     known = known_codes()
     for flag in ("select", "ignore", "extend_select"):
         for code in getattr(options, flag) or ():
@@ -225,6 +240,42 @@ def _settings(options: argparse.Namespace) -> Settings:
     return settings.with_overrides(**overrides)
 
 
+def _per_file_settings(
+    options: argparse.Namespace, paths: list[Path]
+) -> tuple[list[tuple[Settings, list[Path]]], list[tuple[Path, str]]]:
+    """Files to lint grouped by the settings that apply to each (its nearest config
+    file, as in the editor; one group with `--config`), and the paths that could not be walked."""
+    groups: dict[int, tuple[Settings, list[Path]]] = {}
+    problems: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+    loaded: dict[Path | None, Settings] = {}
+    by_folder: dict[Path, Settings] = {}
+
+    def settings_for(folder: Path) -> Settings:
+        folder = Path(os.path.abspath(folder))
+        if folder not in by_folder:
+            by_folder[folder] = _settings(options, folder, loaded)
+        return by_folder[folder]
+
+    for given in paths:
+        walk_settings = settings_for(given if given.is_dir() else given.parent)
+        found = discover([given], walk_settings, force_exclude=options.force_exclude)
+        problems += found.problems
+        for file in found.files:
+            real = os.path.realpath(file)
+            if real in seen:
+                continue
+            seen.add(real)
+            settings = settings_for(file.parent)
+            # A config file below the folder named may exclude some of its files.
+            if settings is not walk_settings and settings.source is not None and is_excluded(
+                file, settings, walk_root=settings.root
+            ):
+                continue
+            groups.setdefault(id(settings), (settings, []))[1].append(file)
+    return list(groups.values()), problems
+
+
 def _check_command(args: list[str]) -> int:
     parser = _check_parser()
     options = parser.parse_args(args)
@@ -235,7 +286,8 @@ def _check_command(args: list[str]) -> int:
     if missing:
         parser.error(f"{missing[0]}: no such file or directory")
     if options.show_settings:
-        return _show_settings(settings, options.paths or [Path(".")])
+        first = (options.paths or [Path(".")])[0]
+        return _show_settings(_settings(options, first if first.is_dir() else first.parent), options.paths or [Path(".")])
     fix_requested = options.fix or options.fix_only or options.diff
     fix_mode = (
         FixMode(unsafe=options.unsafe_fixes, write=not options.diff, roots=linted_roots(options.paths or [Path(".")]))
@@ -255,31 +307,32 @@ def _check_command(args: list[str]) -> int:
         results = [_lint_stdin(options, settings, fix_mode, stdin_text)]
         problems: list[tuple[Path, str]] = []
     else:
-        found = discover(paths, settings, force_exclude=options.force_exclude)
+        groups, problems = _per_file_settings(options, paths)
         if options.show_files:
-            sys.stdout.write("".join(f"{path}\n" for path in found.files))
+            sys.stdout.write("".join(f"{path}\n" for _, files in groups for path in sorted(files, key=Path.as_posix)))
             return EXIT_CLEAN
-        problems = found.problems
-        cache = None
-        if not options.no_cache and fix_mode is None:
-            cache_dir = options.cache_dir or Path(
-                os.environ.get("ERRLINT_CACHE_DIR") or project_root(paths, settings) / CACHE_DIR_NAME
-            )
-            cache = ResultCache(cache_dir, settings)
+        total = sum(len(files) for _, files in groups)
         show_progress = (
-            not options.no_progress
-            and output_format in ("full", "concise")
-            and sys.stderr.isatty()
-            and len(found.files) > 50
+            not options.no_progress and output_format in ("full", "concise") and sys.stderr.isatty() and total > 50
         )
-        results = lint_files(
-            found.files,
-            settings,
-            jobs=options.jobs or default_jobs(),
-            fix=fix_mode,
-            cache=cache,
-            progress=_progress if show_progress else None,
-        )
+        results = []
+        for group_settings, files in groups:
+            cache = None
+            if not options.no_cache and fix_mode is None:
+                cache_dir = options.cache_dir or Path(
+                    os.environ.get("ERRLINT_CACHE_DIR") or project_root(paths, group_settings) / CACHE_DIR_NAME
+                )
+                cache = ResultCache(cache_dir, group_settings)
+            offset = len(results)
+            results += lint_files(
+                files,
+                group_settings,
+                jobs=options.jobs or default_jobs(),
+                fix=fix_mode,
+                cache=cache,
+                progress=(lambda done, _, offset=offset: _progress(offset + done, total)) if show_progress else None,
+            )
+        results.sort(key=lambda result: Path(result.path).as_posix())
         if show_progress:
             sys.stderr.write("\r\033[K")
     results += [FileResult(str(path), error=reason) for path, reason in problems]
@@ -350,7 +403,7 @@ def _show_settings(settings: Settings, paths: list[Path]) -> int:
     """What --show-settings prints: the config file, the project root and every setting."""
     import dataclasses
 
-    print(f"config file: {settings.source or '(none: defaults)'}")
+    print(f"config file: {settings.source.resolve() if settings.source else '(none: defaults)'}")
     print(f"project root: {project_root(paths, settings)}")
     for field in dataclasses.fields(settings):
         if field.name in ("root", "source"):

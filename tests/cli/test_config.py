@@ -214,3 +214,42 @@ def test_a_broken_config_is_an_error_even_with_exit_zero(errlint, project):
     write(project / "a.py", ERR101_SOURCE)
 
     assert errlint("--exit-zero", "a.py").code == 2
+
+
+# --- the nearest config file applies to each file, as in the editor ---------------
+
+
+def test_each_file_gets_its_nearest_config(errlint, project):
+    write(project / "pyproject.toml", '[tool.errlint]\nselect = ["ERR101", "ERR106"]\n')
+    write(project / "a" / "pyproject.toml", '[tool.errlint]\nselect = ["ERR101", "ERR106"]\nignore = ["ERR101"]\n')
+    write(project / "a" / "x.py", TWO_RULES)
+    write(project / "b" / "y.py", TWO_RULES)
+
+    one_file = errlint("--output-format", "concise", "a/x.py")
+    whole_tree = errlint("--output-format", "concise", ".")
+
+    assert [line.split()[1] for line in findings(one_file)] == ["ERR106"]
+    assert [(line.split(":")[0], line.split()[1]) for line in findings(whole_tree)] == [
+        ("a/x.py", "ERR106"),
+        ("b/y.py", "ERR106"),
+        ("b/y.py", "ERR101"),
+    ]
+
+
+def test_a_nested_config_excludes_its_own_files(errlint, project):
+    write(project / "pyproject.toml", '[tool.errlint]\nselect = ["ERR101"]\n')
+    write(project / "sub" / "errlint.toml", 'select = ["ERR101"]\nextend-exclude = ["generated"]\n')
+    write(project / "sub" / "generated" / "g.py", TWO_RULES)
+    write(project / "sub" / "own.py", TWO_RULES)
+
+    assert [line.split(":")[0] for line in findings(errlint("--output-format", "concise", "."))] == ["sub/own.py"]
+
+
+def test_config_flag_applies_to_every_file(errlint, project):
+    write(project / "a" / "pyproject.toml", '[tool.errlint]\nignore = ["ERR101"]\n')
+    write(project / "strict.toml", 'select = ["ERR101"]\n')
+    write(project / "a" / "x.py", TWO_RULES)
+
+    result = errlint("--config", "strict.toml", "--output-format", "concise", "a/x.py")
+
+    assert [line.split()[1] for line in findings(result)] == ["ERR101"]
