@@ -98,6 +98,20 @@ def test_hooks_file_declares_the_errlint_hook():
     assert "  entry: errlint check --force-exclude\n" in text
     assert "  language: python\n" in text
     assert "  types_or: [python, pyi]\n" in text
+    assert "  require_serial: true\n" in text
+
+
+def test_a_failing_run_over_many_files_prints_one_unambiguous_summary(hook_repo, user_repo, pre_commit_home):
+    names = [f"m{i:03}.py" for i in range(120)]  # more files than one pre-commit batch
+    for name in names:
+        write(user_repo / name, CLEAN_SOURCE)
+    write(user_repo / "client.py", ERR101_SOURCE)
+
+    result = try_repo(hook_repo, user_repo, pre_commit_home, "client.py", *names)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    summaries = [line for line in result.stdout.splitlines() if line.startswith(("Found ", "All checks passed"))]
+    assert summaries == ["Found 2 findings."]
 
 
 def test_hook_fails_on_a_finding_passes_on_clean_code_and_skips_excluded_files(hook_repo, user_repo, pre_commit_home):
