@@ -6,6 +6,7 @@ Exit codes: see EXIT_CODES_HELP (shown by `errlint --help` and in the README).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import os
 import sys
 from pathlib import Path
@@ -23,9 +24,11 @@ from errlint.linter.config import (
     load_settings,
     project_root,
 )
-from errlint.linter.discovery import discover, linted_roots
+from errlint.linter.adoption import read_baseline, write_baseline
+from errlint.linter.discovery import discover, linted_roots, path_is_under
+from errlint.linter.fingerprints import fingerprints
 from errlint.linter.findings import Applicability, FileResult
-from errlint.linter.runner import WRITE_FAILED, FixMode, default_jobs, lint_data, lint_files
+from errlint.linter.runner import WRITE_FAILED, FixMode, default_jobs, lint_data, lint_files, write_atomically
 from errlint.linter.source import python_lines
 from errlint.rules import all_rules, known_codes, rules_by_code
 
@@ -111,6 +114,11 @@ def _check_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--show-settings", action="store_true", help="print the settings in use and where they came from")
     parser.add_argument("--show-files", action="store_true", help="print the files that would be linted")
+    parser.add_argument("--baseline", type=Path, help="report only findings that are not in this baseline file")
+    parser.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit")
+    parser.add_argument(
+        "--add-noqa", action="store_true", help="add `# errlint: ignore[CODE]` to every line with a finding"
+    )
     return parser
 
 
@@ -336,6 +344,26 @@ def _check_command(args: list[str]) -> int:
         if show_progress:
             sys.stderr.write("\r\033[K")
     results += [FileResult(str(path), error=reason) for path, reason in problems]
+    first = paths[0] if str(paths[0]) != "-" else Path(options.stdin_filename or "-")
+    run_root = project_root(paths if str(paths[0]) != "-" else [], _settings(options, _folder_of(first)))
+    baselined = 0
+    if options.write_baseline or options.baseline or options.add_noqa:
+        if fix_mode is not None or options.stdin_filename or str(paths[0]) == "-":
+            parser.error("--baseline, --write-baseline and --add-noqa work on files, without fixes")
+        if options.add_noqa:
+            return _add_noqa(results, linted_roots(paths))
+        prints = fingerprints([f for r in results for f in r.findings], _line_reader(stdin_text), run_root)
+        if options.write_baseline:
+            write_baseline(options.write_baseline, prints, run_root)
+            print(f"Wrote {len(prints)} finding{'s' if len(prints) != 1 else ''} to {options.write_baseline}.")
+            return EXIT_CLEAN
+        accepted = read_baseline(options.baseline)
+        kept = []
+        for result in results:
+            new = tuple(f for f in result.findings if prints[f] not in accepted)
+            baselined += len(result.findings) - len(new)
+            kept.append(replace(result, findings=new))
+        results = kept
 
     if options.diff:
         diffs = "".join(result.diff or "" for result in results)
@@ -358,7 +386,7 @@ def _check_command(args: list[str]) -> int:
     reported = [] if options.fix_only else results
     color = options.output_file is None and use_color(options.color, sys.stdout)
     text = (
-        output.render(output_format, reported, _line_reader(stdin_text), color=color)
+        output.render(output_format, reported, _line_reader(stdin_text), color=color, root=run_root)
         if report_stream_is_stdout or options.output_file
         else ""
     )
@@ -384,12 +412,12 @@ def _check_command(args: list[str]) -> int:
         stream = sys.stderr if (options.output_file or not report_stream_is_stdout) else sys.stdout
         notices = sum(1 for r in results if r.notice)
         not_written = sum(1 for r in errors if (r.error or "").startswith(WRITE_FAILED))
-        print(
-            output.summary_line(
-                len(findings), len(errors) - not_written, fixed, 0 if fix_mode else fixable, notices, not_written
-            ),
-            file=stream,
+        summary = output.summary_line(
+            len(findings), len(errors) - not_written, fixed, 0 if fix_mode else fixable, notices, not_written
         )
+        if baselined:
+            summary = summary.replace(".", f" ({baselined} more in the baseline).", 1)
+        print(summary, file=stream)
     if internal:
         return EXIT_ERROR
     if options.exit_zero:
@@ -397,6 +425,42 @@ def _check_command(args: list[str]) -> int:
     if options.fix_only:
         return EXIT_CLEAN if not errors else EXIT_FINDINGS
     return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def _add_noqa(results: list[FileResult], roots: tuple[str, ...]) -> int:
+    from errlint.linter.adoption import add_noqa
+    from errlint.linter.source import SourceError, decode_source, encode_source
+
+    added = files = 0
+    for result in results:
+        if not result.findings:
+            continue
+        target = os.path.realpath(result.path)
+        if not path_is_under(target, roots):
+            print(f"{result.path}: not changed: it links to {target}, outside the folders being linted", file=sys.stderr)
+            continue
+        try:
+            source = decode_source(Path(result.path).read_bytes())
+        except (OSError, SourceError) as error:
+            print(f"{result.path}: error: {error}", file=sys.stderr)
+            continue
+        outcome = add_noqa(source.text, list(result.findings), source.newline)
+        for line in outcome.skipped:
+            print(f"{result.path}:{line}: not suppressed: a comment there would change the code", file=sys.stderr)
+        if outcome.added:
+            try:
+                write_atomically(Path(target), encode_source(outcome.text, source))
+            except OSError as error:
+                print(f"{result.path}: error: cannot write: {error.strerror or error}", file=sys.stderr)
+                continue
+            added += outcome.added
+            files += 1
+    print(f"Added {added} suppression comment{'s' if added != 1 else ''} in {files} file{'s' if files != 1 else ''}.")
+    return EXIT_CLEAN
+
+
+def _folder_of(path: Path) -> Path:
+    return path if path.is_dir() else Path(os.path.abspath(path)).parent
 
 
 def _show_settings(settings: Settings, paths: list[Path]) -> int:

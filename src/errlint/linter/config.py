@@ -133,7 +133,8 @@ CODE_KEYS = ("select", "ignore", "extend-select")
 
 def find_config_file(start: Path) -> Path | None:
     """The nearest errlint.toml, or pyproject.toml with a [tool.errlint] table, at or above `start`."""
-    directory = start if start.is_dir() else start.parent
+    # Absolute, so that the search goes above a relative start such as `.`.
+    directory = Path(os.path.abspath(start if start.is_dir() else start.parent))
     for candidate in (directory, *directory.parents):
         for name in CONFIG_FILES:
             path = candidate / name

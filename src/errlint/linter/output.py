@@ -8,11 +8,14 @@ could not be linted are reported too: as `error:` lines in text formats, as
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from errlint import __version__
 from errlint.linter.findings import Applicability, FileResult, Finding
+from errlint.linter.fingerprints import FINGERPRINT_KEY, fingerprints, relative_path
 from errlint.rules import all_rules, rules_by_code
 
 FORMATS = ("full", "concise", "json", "sarif", "github")
@@ -42,13 +45,18 @@ def _paint(text: str, style: str, color: bool) -> str:
 
 
 def render(
-    format_name: str, results: list[FileResult], read_lines: ReadLines, show_fixes: bool = True, color: bool = False
+    format_name: str,
+    results: list[FileResult],
+    read_lines: ReadLines,
+    show_fixes: bool = True,
+    color: bool = False,
+    root: Path | None = None,
 ) -> str:
     renderer = {
         "full": lambda: render_full(results, read_lines, show_fixes, color),
         "concise": lambda: render_concise(results, color),
         "json": lambda: render_json(results),
-        "sarif": lambda: render_sarif(results),
+        "sarif": lambda: render_sarif(results, read_lines, root or Path.cwd()),
         "github": lambda: render_github(results),
     }[format_name]
     return renderer()
@@ -142,17 +150,24 @@ def render_json(results: list[FileResult]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-def _artifact_uri(path: str) -> str:
-    from pathlib import Path
+ROOT_BASE_ID = "PROJECTROOT"
+
+
+def _artifact(path: str, root: Path) -> dict:
+    """A SARIF artifactLocation: relative to the project root (uriBaseId) when inside it."""
     from urllib.parse import quote
 
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate.as_uri()
-    return quote(candidate.as_posix())
+    relative = relative_path(path, root)
+    if Path(relative).is_absolute():
+        return {"uri": Path(relative).as_uri()}
+    if relative.startswith(".."):
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
+    return {"uri": quote(relative), "uriBaseId": ROOT_BASE_ID}
 
 
-def render_sarif(results: list[FileResult]) -> str:
+def render_sarif(results: list[FileResult], read_lines: ReadLines | None = None, root: Path | None = None) -> str:
+    root = Path(os.path.abspath(root or Path.cwd()))
+    prints = fingerprints(_findings(results), read_lines or (lambda path: []), root)
     rules = list(all_rules())
     index = {rule.code: position for position, rule in enumerate(rules)}
     sarif_rules = []
@@ -179,7 +194,7 @@ def render_sarif(results: list[FileResult]) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": _artifact_uri(finding.path)},
+                        "artifactLocation": _artifact(finding.path, root),
                         "region": {
                             "startLine": finding.start.line,
                             "startColumn": finding.start.column + 1,
@@ -189,6 +204,7 @@ def render_sarif(results: list[FileResult]) -> str:
                     }
                 }
             ],
+            "partialFingerprints": {FINGERPRINT_KEY: prints[finding]},
         }
         if finding.code in index:
             entry["ruleIndex"] = index[finding.code]
@@ -198,7 +214,7 @@ def render_sarif(results: list[FileResult]) -> str:
                     "description": {"text": finding.fix.title},
                     "artifactChanges": [
                         {
-                            "artifactLocation": {"uri": _artifact_uri(finding.path)},
+                            "artifactLocation": _artifact(finding.path, root),
                             "replacements": [
                                 {
                                     "deletedRegion": {
@@ -220,7 +236,7 @@ def render_sarif(results: list[FileResult]) -> str:
         {
             "level": level,
             "message": {"text": text},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(result.path)}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(result.path, root)}}],
         }
         for level, results_of, attribute in (("error", _errors, "error"), ("note", _notices, "notice"))
         for result in results_of(results)
@@ -239,6 +255,8 @@ def render_sarif(results: list[FileResult]) -> str:
                         "rules": sarif_rules,
                     }
                 },
+                "automationDetails": {"id": "errlint/"},
+                "originalUriBaseIds": {ROOT_BASE_ID: {"uri": root.as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
