@@ -412,8 +412,19 @@ def _check_command(args: list[str]) -> int:
         stream = sys.stderr if (options.output_file or not report_stream_is_stdout) else sys.stdout
         notices = sum(1 for r in results if r.notice)
         not_written = sum(1 for r in errors if (r.error or "").startswith(WRITE_FAILED))
+        unsafe_fixable = sum(
+            1
+            for f in findings
+            if f.fix is not None and f.fix.edits and f.fix.applicability is Applicability.UNSAFE
+        )
         summary = output.summary_line(
-            len(findings), len(errors) - not_written, fixed, 0 if fix_mode else fixable, notices, not_written
+            len(findings),
+            len(errors) - not_written,
+            fixed,
+            0 if fix_mode else fixable,
+            notices,
+            not_written,
+            0 if fix_mode else unsafe_fixable,
         )
         if baselined:
             summary = summary.replace(".", f" ({baselined} more in the baseline).", 1)

@@ -331,3 +331,33 @@ def test_output_format_from_the_environment_and_the_flag_wins(errlint, one_findi
         "--select", "ERR101", "--output-format", "concise", "a.py", env={"ERRLINT_OUTPUT_FORMAT": "github"}
     )
     assert result.out.splitlines()[0] == concise("a.py")
+
+
+UNSAFE_ONLY = 'import requests\ndef f(u):\n    r = requests.get(u)\n    return r.json()["x"]\n'
+SAFE = 'from urllib3.util.retry import Retry\nr = Retry(method_whitelist=["GET"], backoff_factor=1)\n'
+
+
+def test_the_summary_counts_fixes_hidden_behind_unsafe_fixes(errlint, project):
+    write(project / "a.py", UNSAFE_ONLY)
+    write(project / "b.py", SAFE)
+
+    result = errlint("--output-format", "concise", ".")
+
+    assert result.out.splitlines()[-3:] == [
+        "Found 2 findings.",
+        "[*] 1 fixable with `--fix`.",
+        "1 hidden fix can be enabled with `--unsafe-fixes`.",
+    ]
+
+
+def test_statistics_marks_safe_and_unsafe_only_fixes_apart(errlint, project):
+    write(project / "a.py", UNSAFE_ONLY)
+    write(project / "b.py", SAFE)
+
+    result = errlint("--statistics", ".")
+
+    assert result.out.splitlines()[:3] == [
+        "1  ERR109  [*] retry-config-misuse",
+        "1  ERR302  [-] body-before-status-check",
+        "[*] fixable with `--fix`; [-] only with `--fix --unsafe-fixes`",
+    ]

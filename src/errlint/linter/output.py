@@ -299,17 +299,20 @@ def render_github(results: list[FileResult]) -> str:
 def render_statistics(results: list[FileResult]) -> str:
     counts = Counter(f.code for f in _findings(results))
     known = rules_by_code()
-    fixable = Counter(
-        f.code
-        for f in _findings(results)
-        if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY and f.fix.edits
-    )
+    def fixable(applicability: Applicability) -> Counter[str]:
+        return Counter(
+            f.code for f in _findings(results) if f.fix is not None and f.fix.edits and f.fix.applicability is applicability
+        )
+
+    safe, unsafe = fixable(Applicability.SAFE), fixable(Applicability.UNSAFE)
     width = max((len(str(n)) for n in counts.values()), default=1)
     lines = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         name = known[code].name if code in known else ""
-        marker = "[*]" if fixable[code] else "   "
+        marker = "[*]" if safe[code] else "[-]" if unsafe[code] else "   "
         lines.append(f"{count:>{width}}  {code}  {marker} {name}")
+    if safe or unsafe:
+        lines.append("[*] fixable with `--fix`; [-] only with `--fix --unsafe-fixes`")
     return "".join(line + "\n" for line in lines)
 
 
@@ -320,6 +323,7 @@ def summary_line(
     fixable: int = 0,
     not_analysed: int = 0,
     not_written: int = 0,
+    unsafe_fixable: int = 0,
 ) -> str:
     parts = []
     if fixed:
@@ -337,4 +341,7 @@ def summary_line(
     text = "; ".join(parts) + "."
     if fixable and not fixed:
         text += f"\n[*] {fixable} fixable with `--fix`."
+    if unsafe_fixable and not fixed:
+        hidden = f"{unsafe_fixable} hidden fix{'es' if unsafe_fixable != 1 else ''}"
+        text += f"\n{hidden} can be enabled with `--unsafe-fixes`."
     return text
