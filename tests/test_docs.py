@@ -42,3 +42,13 @@ def test_readme_configuration_examples_are_valid_config(tmp_path):
         path.write_text(block, encoding="utf-8")
         settings = load_settings(path, known_codes())  # raises ConfigError on any mistake
         assert settings.source == path
+
+
+def test_the_docs_generator_explains_itself():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "errlint.docs", "--help"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.startswith("usage: python -m errlint.docs [-h] [--write] [--check] [--root ROOT]")

@@ -56,18 +56,28 @@ def readme_with_table(readme: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m errlint.docs --write` regenerates README's table and docs/rules.md; `--check` verifies them."""
-    import sys
+    import argparse
     from pathlib import Path
 
-    args = sys.argv[1:] if argv is None else argv
-    root = Path(args[args.index("--root") + 1]) if "--root" in args else Path.cwd()
+    parser = argparse.ArgumentParser(
+        prog="python -m errlint.docs",
+        description="Regenerate (--write) or verify (the default) README's rule table and docs/rules.md.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--write", action="store_true", help="rewrite the files that are out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a file is out of date (the default)")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: the working folder)")
+    options = parser.parse_args(argv)
+    root = options.root
     readme_path, rules_path = root / "README.md", root / "docs" / "rules.md"
     wanted = {readme_path: readme_with_table(readme_path.read_text(encoding="utf-8")), rules_path: render_rules_markdown()}
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
-    if "--write" in args:
+    if options.write:
         for path in stale:
             path.write_text(wanted[path], encoding="utf-8")
         return 0
+    import sys
+
     for path in stale:
         print(f"{path} is out of date: run `python -m errlint.docs --write`", file=sys.stderr)
     return 1 if stale else 0
