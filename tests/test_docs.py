@@ -52,3 +52,28 @@ def test_the_docs_generator_explains_itself():
         [sys.executable, "-m", "errlint.docs", "--help"], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.startswith("usage: python -m errlint.docs [-h] [--write] [--check] [--root ROOT]")
+
+
+def test_the_readme_example_prints_what_the_readme_shows(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme[readme.index("<!-- example:start") : readme.index("<!-- example:end -->")]
+    code, shown, use_instead = re.findall(r"```(?:python)?\n(.*?)```", example, re.S)
+    command, *expected = shown.splitlines()
+    (tmp_path / "client.py").write_text(code, encoding="utf-8")
+    # "Use instead" replaces the flagged statement of the same example.
+    flagged = next(line for line in code.splitlines() if line.startswith(use_instead.split("(")[0]))
+    (tmp_path / "fixed.py").write_text(code.replace(flagged, use_instead.strip()), encoding="utf-8")
+
+    def run(name):
+        return subprocess.run(
+            [sys.executable, "-m", "errlint", "--no-cache", "--color", "never", name],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )
+
+    assert command == "$ errlint client.py"
+    assert run("client.py").stdout.splitlines() == expected
+    assert run("fixed.py").stdout == "All checks passed.\n"
