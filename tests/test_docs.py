@@ -77,3 +77,9 @@ def test_the_readme_example_prints_what_the_readme_shows(tmp_path):
     assert command == "$ errlint client.py"
     assert run("client.py").stdout.splitlines() == expected
     assert run("fixed.py").stdout == "All checks passed.\n"
+
+
+def test_every_rule_summary_fits_on_one_line():
+    from errlint.rules import all_rules
+
+    assert {rule.code: len(rule.summary()) for rule in all_rules() if len(rule.summary()) >= 100} == {}

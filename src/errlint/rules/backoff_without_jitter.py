@@ -41,7 +41,7 @@ _RETRYING_RANDOM = ("wait_random_min", "wait_random_max", "wait_jitter_max", "wa
 class BackoffWithoutJitter(Rule):
     """
     ## What it does
-    Flags retry waits with no random term: a constant `time.sleep(c)` or
+    Flags retry waits with no random term. Shapes: a constant `time.sleep(c)` or
     `asyncio.sleep(c)` between attempts, `sleep(2 ** attempt)` (or a doubling
     delay) with no random term, or with one but no cap over many attempts;
     tenacity `wait_exponential`/`wait_fixed` on an error retry; backoff with

@@ -18,7 +18,7 @@ _FIXABLE = frozenset({"requests", "httpx", "aiohttp", "aiohttp_retry"})
 class BodyBeforeStatusCheck(Rule):
     """
     ## What it does
-    Flags a response body that is parsed and indexed (`r.json()["items"]`,
+    Flags a response body parsed and indexed before its status is checked. Flags a response body that is parsed and indexed (`r.json()["items"]`,
     `for x in r.json()["data"]`, `data = r.json(); data["id"]`) before
     anything in the function looked at the response's status.
 

@@ -56,8 +56,7 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 class BranchOnMessageText(Rule):
     """
     ## What it does
-    Flags control flow (a retry, a return, the type raised, success) decided
-    by an error's human-readable text. Shapes: `"rate limit" in str(e)` and
+    Flags control flow (a retry, a return, the raised type, success) decided by error prose. Shapes: `"rate limit" in str(e)` and
     its `.lower()` variants, `in e.message`, `in e.args[0]`, `in resp.text`,
     `in body["error"]["message"]` (or `["msg"]`, a string `["detail"]`),
     `.startswith(...)`, `re.search(..., str(e))`, `"429" in str(e)`,

@@ -27,7 +27,7 @@ _BOUND_NAME = re.compile(r"attempt|retr|tries|count|^[ijn]$|max|limit|deadline",
 class CredentialRefreshOnForbidden(Rule):
     """
     ## What it does
-    Flags code that refreshes or re-creates a credential when a request
+    Flags a credential refreshed and the request re-sent after a 403. Flags code that refreshes or re-creates a credential when a request
     answers 403 and then sends the request again: `continue` in a retry loop,
     a second call, a recursive call or a raise inside a retry decorator.
 

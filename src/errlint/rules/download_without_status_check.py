@@ -39,7 +39,7 @@ _FIXABLE = frozenset({"requests", "httpx"})
 class DownloadWithoutStatusCheck(Rule):
     """
     ## What it does
-    Flags response bytes written to a file or returned as the download
+    Flags a download written or returned before its status is checked. Flags response bytes written to a file or returned as the download
     (`f.write(r.content)`, `open(p, "wb").write(r.content)`,
     `for chunk in r.iter_content(...)`, httpx `iter_bytes`/`aiter_bytes`,
     aiohttp `resp.content.read()`/`iter_chunked`,

@@ -25,7 +25,7 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRA
 class IdempotencyKeyPerAttempt(Rule):
     """
     ## What it does
-    Flags idempotency keys generated inside a retry scope (`uuid.uuid4()`,
+    Flags idempotency keys generated inside a retry scope, a new one per attempt. Flags idempotency keys generated inside a retry scope (`uuid.uuid4()`,
     `secrets.token_hex()`, `time.time()` in the header or body value, directly
     or through a variable assigned inside the scope), so that every attempt
     sends a different key.

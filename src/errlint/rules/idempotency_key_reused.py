@@ -19,7 +19,7 @@ _SETUP_METHODS = ("__init__", "__post_init__", "setUp", "setup")
 class IdempotencyKeyReused(Rule):
     """
     ## What it does
-    Flags one idempotency key sent with different writes: a fixed string as
+    Flags one idempotency key sent with different writes. Shapes: a fixed string as
     the key, a key generated once at module level or in `__init__` and sent by
     a function whose payload varies, or a key generated once before a loop
     over different items.

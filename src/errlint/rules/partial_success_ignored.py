@@ -60,7 +60,7 @@ _GRAPHQL = _Shape(
 class PartialSuccessIgnored(Rule):
     """
     ## What it does
-    Flags results of batch and bulk endpoints used as if every item
+    Flags batch and bulk results used as if every item succeeded. Flags results of batch and bulk endpoints used as if every item
     succeeded, when the response reports per-item failures inside a 200:
     Elasticsearch/OpenSearch `client.bulk(...)` or a POST to `/_bulk` whose
     `errors`/`items` are never read; an `/extract`-style response whose

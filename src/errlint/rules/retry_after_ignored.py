@@ -33,7 +33,7 @@ _LOGGING = frozenset({"print", "debug", "info", "warning", "warn", "error", "exc
 class RetryAfterIgnored(Rule):
     """
     ## What it does
-    Flags retries of 429 and 503 that wait on the client's own schedule (a
+    Flags retries of 429 and 503 that never read the server's hint (`Retry-After` and the like). Flags retries of 429 and 503 that wait on the client's own schedule (a
     fixed sleep, a library backoff) and never read the server's hint
     (`Retry-After`, `retry-after-ms`, `X-RateLimit-Reset`, a body
     `retry_after`); urllib3 `Retry(respect_retry_after_header=False)` on a

@@ -28,7 +28,7 @@ _COMPAT_TEST = re.compile(r"hasattr|version|ALLOWED_METHODS|allowed_methods|BACK
 class RetryConfigMisuse(Rule):
     """
     ## What it does
-    Flags urllib3 `Retry` configuration that is broken: keywords and class
+    Flags urllib3 `Retry` configuration that is broken. Shapes: keywords and class
     attributes removed in urllib3 2.0 (`method_whitelist`,
     `Retry.DEFAULT_METHOD_WHITELIST`, `Retry.BACKOFF_MAX`), keywords `Retry`
     does not accept, numbers in `status_forcelist` (or aiohttp-retry

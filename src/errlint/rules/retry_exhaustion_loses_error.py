@@ -52,8 +52,7 @@ _ERRORS = frozenset(range(400, 600))
 class RetryExhaustionLosesError(Rule):
     """
     ## What it does
-    Flags retries whose final failure reaches the caller without its status,
-    code or body: an `except ...: pass` (or log-and-continue) at the end of a
+    Flags retries whose final failure reaches the caller without its status, code or body. Shapes: an `except ...: pass` (or log-and-continue) at the end of a
     retry loop followed by `return None` or the end of the function, a
     `return None` on the last attempt, backoff's `raise_on_giveup=False`, and
     tenacity decorators without `reraise=True` whose callers in the same

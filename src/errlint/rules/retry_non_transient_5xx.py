@@ -27,8 +27,7 @@ _SERVER_ERRORS = frozenset(range(500, 600))
 class RetryNonTransient5xx(Rule):
     """
     ## What it does
-    Flags retries of 501, 505 and 511 through catch-all server-error
-    conditions: `range(500, 600)` in `status_forcelist` or a status test,
+    Flags retries of 501, 505 and 511 through catch-all server-error conditions. Shapes: `range(500, 600)` in `status_forcelist` or a status test,
     `status >= 500`, `status // 100 == 5`, and aiohttp-retry options, whose
     `retry_all_server_errors=True` default retries every 5xx.
 

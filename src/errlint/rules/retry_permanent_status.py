@@ -34,7 +34,7 @@ def _described(statuses: frozenset[int]) -> str:
 class RetryPermanentStatus(Rule):
     """
     ## What it does
-    Flags retry paths that retry a 4xx status other than 408, 425 and 429:
+    Flags retry paths that retry a 4xx status other than 408, 425 and 429. Shapes:
     `status_forcelist`/`statuses=` lists, retry predicates such as
     `r.status_code != 200` or `not r.ok`, and hand-written loops that sleep and
     go round again on such a status.

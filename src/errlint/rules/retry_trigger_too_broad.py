@@ -52,8 +52,7 @@ _OPENAI_V1_NAMES = frozenset(
 class RetryTriggerTooBroad(Rule):
     """
     ## What it does
-    Flags retry conditions that catch permanent errors and programming bugs
-    along with transient failures: tenacity `@retry` without `retry=` (every
+    Flags retry conditions that catch permanent errors and bugs along with transient failures. Shapes: tenacity `@retry` without `retry=` (every
     exception), `retry_if_exception_type(Exception)`, backoff
     `on_exception(..., Exception)`, `except Exception:` or a bare `except:`
     that goes round a retry loop again, and library base classes that include

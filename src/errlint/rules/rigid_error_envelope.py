@@ -33,7 +33,7 @@ _ERROR_STATUSES = frozenset(range(400, 600))
 class RigidErrorEnvelope(Rule):
     """
     ## What it does
-    Flags error paths that index one error-body shape with no guard:
+    Flags error paths that index one error-body shape with no guard. Shapes:
     `r.json()["error"]["message"]`, `body["detail"]`, `data["msg"]` read after
     a failing status check, in an `except` for a status error, or in a helper
     named like an error extractor, with no `try/except` (`KeyError`,

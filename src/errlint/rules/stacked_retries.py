@@ -55,7 +55,7 @@ class Trigger:
 class StackedRetries(Rule):
     """
     ## What it does
-    Flags a retry (a decorator, a `Retrying` block, a hand-written loop or
+    Flags a retry around a client that already retries on its own. Flags a retry (a decorator, a `Retrying` block, a hand-written loop or
     recursion) around a client that already retries on its own and has not
     been told to stop: openai and anthropic clients (`max_retries` defaults
     to 2), a stripe client with `max_network_retries`, boto3 clients, a

@@ -29,7 +29,7 @@ _ACME = {
 class StatusWithoutCode(Rule):
     """
     ## What it does
-    Flags retries that repeat a status on the status alone when the API's
+    Flags a status retried without reading the machine code that tells its meanings apart. Flags retries that repeat a status on the status alone when the API's
     profile says that status carries both retryable and final machine codes,
     such as a 429 that is either a rate limit or an exhausted quota, or a 409
     that is either an in-flight request or an idempotency-key conflict.

@@ -10,8 +10,7 @@ from errlint.linter.rule import Invalid, Report, Rule
 class UnparsableFile(Rule):
     """
     ## What it does
-    Reports a file that errlint cannot parse, at the position of the syntax
-    error, like any other finding; the rest of the run continues.
+    Reports a file errlint cannot parse, at the position of the syntax error; the run continues.
 
     ## Why is this bad?
     A file that does not parse is not checked by any other rule, so its

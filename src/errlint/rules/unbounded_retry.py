@@ -43,7 +43,7 @@ _POLLING = re.compile(r"poll|stream|listen|watch|subscribe", re.I)
 class UnboundedRetry(Rule):
     """
     ## What it does
-    Flags retries that nothing limits: tenacity and retrying decorators or
+    Flags retries that nothing limits. Shapes: tenacity and retrying decorators or
     `Retrying(...)` blocks without a stop, backoff decorators without
     `max_tries`/`max_time`, urllib3 `Retry(total=None)` with no other counter,
     `while True:` loops that retry an HTTP call after an error with no attempt

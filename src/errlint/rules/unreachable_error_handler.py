@@ -79,8 +79,7 @@ class _Facts:
 class UnreachableErrorHandler(Rule):
     """
     ## What it does
-    Flags `except` clauses that name an exception the calls in their `try`
-    never raise: the builtin `ConnectionError`/`TimeoutError` around requests
+    Flags `except` clauses that name an exception the calls in their `try` never raise. Shapes: the builtin `ConnectionError`/`TimeoutError` around requests
     or httpx, another library's classes (`requests.HTTPError` around httpx,
     aiohttp or `urllib.request`), `requests.HTTPError` where nothing calls
     `raise_for_status()`, and status branches for errors that a mounted

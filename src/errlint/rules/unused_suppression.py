@@ -12,7 +12,7 @@ _ON = {"extend-select": ["ERR901"]}
 class UnusedSuppression(Rule):
     """
     ## What it does
-    Reports `# errlint: ignore[...]` comments whose codes silence no finding
+    Reports suppression comments that silence nothing (opt-in) and bare `# errlint: ignore` comments. Reports `# errlint: ignore[...]` comments whose codes silence no finding
     on their line or the line below (opt-in), and always reports a bare
     `# errlint: ignore` without codes, which errlint refuses to honour.
 

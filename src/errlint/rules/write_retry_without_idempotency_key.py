@@ -30,8 +30,7 @@ _ALL = "all"
 class WriteRetryWithoutIdempotencyKey(Rule):
     """
     ## What it does
-    Flags POST and PATCH requests that a retry sends again without an
-    idempotency key: urllib3 `Retry(allowed_methods=...)` that includes POST or
+    Flags POST and PATCH requests that a retry sends again without an idempotency key. Shapes: urllib3 `Retry(allowed_methods=...)` that includes POST or
     PATCH (or is `None`/empty, which means every method), aiohttp-retry clients
     (whose default retries every 5xx for every method), and tenacity, backoff,
     stamina, `Retrying` blocks, hand-written loops and recursion around

@@ -25,7 +25,7 @@ _ALWAYS_TRUE = {"httpx": "httpx", "aiohttp": "aiohttp", "aiohttp_retry": "aiohtt
 class WrongSuccessTest(Rule):
     """
     ## What it does
-    Flags success tests that are wrong for the response they look at:
+    Flags success tests that are wrong for the response they look at. Shapes:
     `status == 200` as the only success (or `!= 200` as failure) after a
     `POST`, `PUT`, `PATCH`, `DELETE` or a request whose method is a variable;
     the truthiness of an httpx or aiohttp response (`if resp:`), which is
