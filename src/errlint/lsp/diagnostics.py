@@ -30,27 +30,17 @@ _SEVERITY = {SYNTAX_ERROR: types.DiagnosticSeverity.Error}
 
 def build_diagnostics(result: FileResult, index: LineIndex, encoding: str, version: int | None) -> list[types.Diagnostic]:
     diagnostics = [to_diagnostic(finding, index, encoding, version) for finding in result.findings]
+    # Why the file was not (fully) checked, at its top: an error, or a notice of errlint's own limit.
     if result.error:
-        diagnostics.insert(
-            0,
-            types.Diagnostic(
-                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-                message=f"errlint could not check this file: {result.error}",
-                severity=types.DiagnosticSeverity.Warning,
-                source=SOURCE,
-            ),
-        )
+        diagnostics.insert(0, _file_note(f"errlint could not check this file: {result.error}", types.DiagnosticSeverity.Warning))
     if result.notice:
-        diagnostics.insert(
-            0,
-            types.Diagnostic(
-                range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-                message=f"errlint: {result.notice}",
-                severity=types.DiagnosticSeverity.Information,
-                source=SOURCE,
-            ),
-        )
+        diagnostics.insert(0, _file_note(f"errlint: {result.notice}", types.DiagnosticSeverity.Information))
     return diagnostics
+
+
+def _file_note(message: str, severity: types.DiagnosticSeverity) -> types.Diagnostic:
+    start = types.Position(line=0, character=0)
+    return types.Diagnostic(range=types.Range(start=start, end=start), message=message, severity=severity, source=SOURCE)
 
 
 def to_diagnostic(finding: Finding, index: LineIndex, encoding: str, version: int | None) -> types.Diagnostic:
