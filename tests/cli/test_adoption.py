@@ -152,3 +152,11 @@ def test_sarif_fingerprints_survive_moved_lines_and_match_the_baseline(errlint, 
     assert [entry["fingerprint"] for entry in baseline["findings"]] == [
         new["partialFingerprints"]["errlintFingerprint/v1"]
     ]
+
+
+def test_add_noqa_counts_lines_as_python_does_with_a_form_feed(errlint, project):
+    path = write(project / "a.py", "#\x0c page break\n" + SOURCE)
+
+    errlint("--add-noqa", "a.py")
+
+    assert path.read_text() == "#\x0c page break\n" + SOURCE.replace(LINE, LINE + "  # errlint: ignore[ERR101]")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from errlint.linter.config import ConfigError
 from errlint.linter.findings import Finding
+from errlint.linter.source import python_lines
 
 BASELINE_FORMAT = 1
 _ERRLINT_IGNORE = re.compile(r"#\s*errlint\s*:\s*ignore\[(?P<codes>[^\]]*)\]", re.I)
@@ -78,7 +79,7 @@ def add_noqa(text: str, findings: list[Finding], newline: str) -> NoqaOutcome:
     for finding in findings:
         if finding.code not in ("ERR900",):
             codes_by_line[finding.start.line].add(finding.code)
-    lines = text.splitlines(keepends=True)
+    lines = python_lines(text, keepends=True)  # not str.splitlines: it also splits at form feeds
     added, skipped = 0, []
     original = _syntax(text)
     if original is None:

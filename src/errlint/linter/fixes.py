@@ -46,7 +46,10 @@ def unified_diff(before: str, after: str, name: str) -> str:
     """What `--diff` prints for one file."""
     return "".join(
         difflib.unified_diff(
-            before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+            python_lines(before, keepends=True),
+            python_lines(after, keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
         )
     )
 
