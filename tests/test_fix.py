@@ -66,7 +66,7 @@ def test_fix_exits_1_while_findings_remain(project, capsys):
     assert run("--fix", "--select", "ERR101,ERR109", "client.py") == 1
     out = capsys.readouterr().out
     assert "allowed_methods" in path.read_text(encoding="utf-8")
-    assert "Fixed 1 finding" in out and "Found 1 finding remaining" in out
+    assert "Fixed 1 finding" in out and "Fixed 1 finding; 1 remaining." in out
     assert "ERR101" in out
 
 
