@@ -86,7 +86,10 @@ class BackoffWithoutJitter(Rule):
     shapes have no automatic fix.
 
     ## References
-    - Seed: "Implement exponential backoff and respect Retry-After" / "Retry with exponential backoff."
+    - Katalo reliability (https://docs.katalo.ai/docs/api/reliability): "Retry retryable `5xx` responses with
+      exponential backoff and jitter."
+    - Titan rate limits (https://webscraping.titannet.io/docs/about-platform/rate-limits): without
+      `Retry-After`, clients "should read X-RateLimit-Reset or use exponential backoff with jitter".
     - tenacity docs: `wait_exponential` intervals "are fixed (i.e. there is no jitter)"; use
       `wait_random_exponential` to resolve contention between processes.
     - urllib3 `Retry.sleep()`: "By default, the backoff factor is 0 and this method will return immediately."
@@ -126,7 +129,7 @@ def fetch(session: requests.Session, url):
             continue
         return r
 """,
-        # The seed's loop: 429 waits for Retry-After, 5xx back off with a random term over few attempts.
+        # A loop where 429 waits for Retry-After and 5xx back off with a random term over few attempts.
         """
 import time, random, requests
 def api_request_with_retry(method, url, max_retries=3, **kwargs):

@@ -64,8 +64,10 @@ class BodyBeforeStatusCheck(Rule):
     flowing on, which callers may not expect.
 
     ## References
-    - Seed: "Your client should branch on **HTTP status** and **`error.code`**, not only on message text."
-    - Seed: error bodies "depend on which layer raised the error" (`{"error": {...}}` vs `{"detail": ...}`).
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): "Your client should branch on
+      **HTTP status** and **`error.code`**, not only on message text."
+    - Aionvision error codes (https://aionvision.tech/docs/api/resources/errors): "The exact shape depends on
+      which layer raised the error" (`{"error": {...}}` vs `{"detail": ...}`).
     - requests: `HTTPError` is raised only by `raise_for_status()`.
     """
 

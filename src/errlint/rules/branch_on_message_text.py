@@ -102,8 +102,10 @@ class BranchOnMessageText(Rule):
     No fix: which status or code replaces the text depends on the API.
 
     ## References
-    - Seed: "Your client should branch on **HTTP status** and **`error.code`**, not only on message text."
-    - Seed: "Handle error.code first, then use the message for logs or UI."
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): "Your client should branch on
+      **HTTP status** and **`error.code`**, not only on message text."
+    - RFC 9457 §3.1.4 (https://www.rfc-editor.org/rfc/rfc9457#section-3.1.4): "Consumers SHOULD NOT parse the
+      'detail' member for information"; extensions are "more suitable and less error-prone".
     - aiohttp: `ClientResponseError.message` is the reason phrase, not the body.
     """
 

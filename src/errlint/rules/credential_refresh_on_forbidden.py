@@ -38,10 +38,10 @@ class CredentialRefreshOnForbidden(Rule):
     permission (scope, plan, balance, organisation): a fresh token for the
     same identity gets the same 403, so the refresh-and-retry only adds load
     and latency before the real error, and can hammer the token endpoint.
-    The seed docs spell it out: 401 `UNAUTHORIZED` is "missing or invalid
+    Titan's error docs spell it out: 401 `UNAUTHORIZED` is "missing or invalid
     credentials", 403 `FORBIDDEN` means "identity is present but the token
-    lacks scopes for the route"; "Do not retry 400, 401, 403, or 404 until you
-    change input or credentials".
+    lacks scopes for the route"; RFC 9110 says that after a 403 "the client
+    SHOULD NOT automatically repeat the request with the same credentials".
 
     Only code that refreshes *on the 403 path* and then re-sends is flagged;
     `if status == 403 and code == "token_expired"` (a machine code says the
@@ -73,9 +73,11 @@ class CredentialRefreshOnForbidden(Rule):
     No fix: how to report a missing permission is the caller's decision.
 
     ## References
-    - Seed 000: 401 `UNAUTHORIZED` = "Missing or invalid credentials (no user identity)"; 403 `FORBIDDEN` =
-      "Identity is present but the token lacks scopes for the route."
-    - Seed 003: "403: valid credential, but missing required scope or disallowed auth context."
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): 401 `UNAUTHORIZED` =
+      "Missing or invalid credentials (no user identity)"; 403 `FORBIDDEN` = "Identity is present but the
+      token lacks scopes for the route."
+    - MDN, 403 Forbidden (https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/403): for a 403,
+      "authenticating or re-authenticating makes no difference".
     - RFC 9110 §15.5.4: 403 Forbidden — "the server understood the request but refuses to fulfill it";
       re-authenticating "might" help only if the credentials were the problem, which 401 signals.
     """

@@ -83,9 +83,13 @@ class DownloadWithoutStatusCheck(Rule):
     behind). It is unsafe because error statuses now raise.
 
     ## References
-    - Seed: "`GET /api/v1/executions/:id/results/export` and `…/results/download`: Success: Raw file bytes
-      (`Content-Disposition: attachment`); Errors: JSON error envelope when the handler rejects the request."
-    - Seed: "Media CDN `GET /media/...?token=…`: Binary stream; errors: `{ "error": "<message>" }`."
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): `…/results/export` and
+      `…/results/download` answer "Raw file bytes" on success and a "JSON error envelope when the handler
+      rejects the request".
+    - Same page: the media CDN (`GET /media/...?token=…`) sends a "Binary stream" on success and
+      `{ "error": "<message>" }` on failure.
+    - RFC 9110 §15.5 (https://www.rfc-editor.org/rfc/rfc9110#section-15.5): for a 4xx "the server SHOULD
+      send a representation containing an explanation of the error situation".
     - requests: `HTTPError` is raised only by `raise_for_status()`.
     """
 

@@ -63,8 +63,10 @@ class IdempotencyKeyPerAttempt(Rule):
     function have no fix: the caller must mint the key and pass it in.
 
     ## References
-    - Seed: "Keep the same idempotency key when retrying the same write request."
-    - Seed: "For generation endpoints, always send an Idempotency-Key when your own client may retry the same request."
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): "Keep the same idempotency key when retrying the
+      same write request."
+    - Stripe idempotent requests (https://docs.stripe.com/api/idempotent_requests): the key is what
+      "the server uses to recognize subsequent retries of the same request".
     """
 
     code = "ERR402"

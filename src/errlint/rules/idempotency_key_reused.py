@@ -56,8 +56,11 @@ class IdempotencyKeyReused(Rule):
     There is no fix: only the author knows what identifies one operation.
 
     ## References
-    - Seed: "409 `idempotency_conflict`: The same `Idempotency-Key` was reused with a different payload."
-    - Seed: "Keep the same idempotency key when retrying the same write request."
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): 409 `idempotency_conflict`, "The same
+      `Idempotency-Key` was reused with a different payload", Retry? No.
+    - IETF draft-ietf-httpapi-idempotency-key-header §2.2
+      (https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/): the key
+      "MUST NOT be reused with another request with a different request payload".
     """
 
     code = "ERR403"

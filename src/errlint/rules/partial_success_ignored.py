@@ -100,8 +100,9 @@ class PartialSuccessIgnored(Rule):
     caller's decision.
 
     ## References
-    - Seed: "A request to **Extract** may return `200 OK` overall while individual URLs within the request fail;
-      failed URLs are marked with `status: "failed"` and include an `error_message`."
+    - Octen error codes (https://docs.octen.ai/introduction/admin/error-codes): Extract "may return `200 OK`
+      overall while individual URLs within the request fail"; failed URLs carry `status: "failed"` and an
+      `error_message`.
     - Elasticsearch bulk API: the response has a top-level `errors` flag and per-item results in `items`;
       `helpers.bulk` raises `BulkIndexError` unless `raise_on_error=False`.
     - Slack Web API: every response carries `ok`; failures are `{"ok": false, "error": "..."}` with HTTP 200.

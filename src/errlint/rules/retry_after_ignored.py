@@ -87,8 +87,13 @@ class RetryAfterIgnored(Rule):
     findings have no automatic fix.
 
     ## References
-    - Seed: "Retry `429` only after the advertised retry window."
-    - Seed: "Retry 429 with backoff and honor Retry-After." / "Implement exponential backoff and respect Retry-After".
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): "Retry `429` only after the advertised
+      retry window."
+    - GitHub REST API rate limits
+      (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api): with `retry-after`,
+      "you should not retry your request until after that many seconds has elapsed".
+    - RFC 6585 §4 (https://www.rfc-editor.org/rfc/rfc6585#section-4): a 429 "MAY include a Retry-After header
+      indicating how long to wait before making a new request".
     - Library fact (RULES.md): urllib3 `respect_retry_after_header` defaults to True; "backoff's default full
       jitter shortens a `backoff.runtime` wait unless `jitter=None`".
     - RFC 9110 §10.2.3 (`Retry-After`).
@@ -99,7 +104,7 @@ class RetryAfterIgnored(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     VALID = [
-        # The seed's loop: 429 waits for Retry-After (the hint is read in the scope).
+        # A loop where 429 waits for Retry-After (the hint is read in the scope).
         """
 import time, random, requests
 def api_request_with_retry(method, url, max_retries=3, **kwargs):

@@ -108,9 +108,10 @@ class RetryAfterUnsafeParse(Rule):
 
     ## References
     - RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`.
-    - Seed: "there is typically **no** `Retry-After` on control-plane 429".
-    - Seed: `retry_after = int(response.headers.get('Retry-After', 5))` followed
-      by `time.sleep(retry_after)` (the pattern this rule flags).
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): "there is typically **no**
+      `Retry-After` on control-plane 429".
+    - MDN, Retry-After (https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Retry-After): the value is
+      `<http-date>` (`Wed, 21 Oct 2015 07:28:00 GMT`) or `<delay-seconds>`; `int()` rejects the first.
     """
 
     code = "ERR105"
@@ -302,7 +303,7 @@ def fetch(url):
     ]
 
     INVALID = [
-        # The seed's loop: the default covers absence, not the HTTP-date form.
+        # A loop whose default covers absence, not the HTTP-date form.
         Invalid(
             """
 import time, requests

@@ -103,8 +103,10 @@ class RetryExhaustionLosesError(Rule):
     `RetryError` stops seeing it.
 
     ## References
-    - Seed: "When a request_id is present, always include it when contacting support for faster debugging."
-    - Seed: "Your client should branch on HTTP status and `error.code`, not only on message text."
+    - Aionvision error codes (https://aionvision.tech/docs/api/resources/errors): "When a request_id is
+      present, always include it when contacting support for faster debugging."
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): "Your client should branch on
+      HTTP status and `error.code`, not only on message text."
     - Library fact: tenacity raises `RetryError` when it stops unless `reraise=True`; backoff returns `None`
       when it gives up with `raise_on_giveup=False`.
     """

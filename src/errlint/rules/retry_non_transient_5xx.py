@@ -62,7 +62,9 @@ class RetryNonTransient5xx(Rule):
     aiohttp-retry defaults) have no automatic fix.
 
     ## References
-    - Seed: "Retry retryable `5xx` failures with backoff." and "Retry network failures and some 5xx errors".
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): "Retry retryable `5xx` failures with backoff."
+    - RFC 9110 §15.6.4 (https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4): a 503 is a "temporary
+      overload or scheduled maintenance, which will likely be alleviated after some delay".
     - Library fact (RULES.md): "aiohttp-retry's default retries every 5xx for every method".
     - RFC 9110 §15.6.2 (501), §15.6.6 (505); RFC 6585 §6 (511).
     """

@@ -73,10 +73,14 @@ class RetryPermanentStatus(Rule):
     the retries.
 
     ## References
-    - Seed: "Do not retry 400, 401, 403, or 404 until you change input or credentials."
-    - Seed: 409 `idempotency_conflict`, 422 `validation_error`: "Retry? No".
+    - Google Cloud Storage retry strategy (https://cloud.google.com/storage/docs/retry-strategy): permanent
+      errors need "changes, such as authorization or configuration changes, before it's useful to try the
+      request again".
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): 400, 401, 403, 404, 409 `idempotency_conflict`
+      and 422 `validation_error` are all "Retry? No".
     - RFC 9110 §15.5 (client error responses).
-    - Profiles: openai-python and stripe-python retry 409; seed 001: Octen's body `code` is the HTTP status.
+    - Profiles: openai-python and stripe-python retry 409; Octen's body `code` is the "HTTP status code
+      indicating the error type" (https://docs.octen.ai/introduction/admin/error-codes).
     """
 
     code = "ERR101"
@@ -152,7 +156,7 @@ def fetch(url):
     r.raise_for_status()
     return r.json()
 """,
-        # The seed's own loop: 429 and 5xx continue, everything else raises.
+        # A loop where 429 and 5xx continue and everything else raises.
         """
 import time, random, requests
 def api_request_with_retry(method, url, max_retries=3, **kwargs):

@@ -99,7 +99,9 @@ class RetryTriggerTooBroad(Rule):
     503, which you may want to retry with a status check.
 
     ## References
-    - Seed: "Do not retry 400, 401, 403, or 404 until you change input or credentials."
+    - Google Cloud Storage retry strategy (https://cloud.google.com/storage/docs/retry-strategy): permanent
+      errors need "changes, such as authorization or configuration changes, before it's useful to try the
+      request again".
     - Library fact: tenacity's default `retry=` is every `Exception`.
     - Library fact: `requests.RequestException` covers `HTTPError`, `InvalidURL`, `MissingSchema` and JSON decode
       errors; `httpx.HTTPError` includes `HTTPStatusError`.

@@ -74,11 +74,14 @@ class RigidErrorEnvelope(Rule):
     No fix: the right fallback depends on the API.
 
     ## References
-    - Seed: "The exact shape depends on which layer raised the error": `{"error": {...}, "request_id"}` from
+    - Aionvision error codes (https://aionvision.tech/docs/api/resources/errors): "The exact shape depends on
+      which layer raised the error": `{"error": {...}, "request_id"}` from
       middleware, FastAPI's `{"detail": ...}`, where "detail may be a string or an object".
-    - Seed: "Media CDN: `{ "error": "<message>" }` without a `success` field"; "Some billing operations may use
-      legacy `{ "error": "..." }` shapes".
-    - Seed: error responses `{"code": 400, "msg": "...", "data": {}, "meta": {}}`.
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): the media CDN answers
+      `{ "error": "<message>" }` "without a success field", and "Some billing operations" are listed among
+      the responses without the success envelope.
+    - Octen error codes (https://docs.octen.ai/introduction/admin/error-codes): error responses
+      `{"code": 400, "msg": "...", "data": {}, "meta": {}}`.
     """
 
     code = "ERR303"
@@ -134,7 +137,7 @@ def error_message(resp):
     error = body.get("error") or {}
     return error.get("message") or body.get("msg") or resp.reason
 """,
-        # The seed's handler: .get with defaults.
+        # A handler that reads with .get and defaults.
         """
 import requests
 def call(url):

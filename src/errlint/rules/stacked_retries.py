@@ -104,7 +104,8 @@ class StackedRetries(Rule):
     - Library fact: openai and anthropic clients retry connection errors, 408, 409, 429 and 5xx twice by default
       (`max_retries=2`).
     - Library fact: httpx `HTTPTransport(retries=N)` retries connect errors only.
-    - Seed: "Retry 429 only after the advertised retry window."
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): "Retry 429 only after the advertised
+      retry window."
     """
 
     code = "ERR110"

@@ -40,8 +40,8 @@ class StatusWithoutCode(Rule):
     ## Why is this bad?
     APIs overload statuses: OpenAI answers 429 both for `rate_limit_exceeded`
     (wait and retry) and `insufficient_quota` (retrying never helps until
-    someone pays); the seed docs tell clients to "branch on HTTP status and
-    `error.code`, not only on message text" and to "handle error.code first".
+    someone pays); Titan's error docs tell clients to "branch on HTTP status
+    and `error.code`, not only on message text".
     A retry keyed on the status alone burns the retry budget on requests that
     cannot succeed and hides the real error behind a generic "gave up".
 
@@ -77,10 +77,12 @@ class StatusWithoutCode(Rule):
     No fix: which codes are final, and what to do about them, is the caller's decision.
 
     ## References
-    - Seed 000: "Your client should branch on HTTP status and `error.code`, not only on message text";
+    - Titan errors (https://webscraping.titannet.io/docs/api-reference/errors): "Your client should branch on
+      HTTP status and `error.code`, not only on message text";
       control-plane throttling and preview quotas share 429 with different bodies.
-    - Seed 003: "Handle error.code first, then use the message for logs or UI."
-    - Seed 004: 409 `idempotency_conflict` is "Retry? No".
+    - Stripe errors (https://docs.stripe.com/api/errors): `code` is for "errors that could be handled
+      programmatically"; `message` is "A human-readable message".
+    - Katalo errors (https://docs.katalo.ai/docs/api/errors): 409 `idempotency_conflict` is "Retry? No".
     - OpenAI: 429 `insufficient_quota` does not clear by waiting; 429 `rate_limit_exceeded` does.
     - Profiles: docs/profiles.md (`codes`).
     """

@@ -91,7 +91,11 @@ class UnboundedRetry(Rule):
     ## References
     - Library fact: tenacity, backoff and retrying retry forever with no stop argument.
     - Library fact: urllib3 `Retry(total=None)` with no other counters never runs out.
-    - Seed: "Retry your request after a brief delay. Contact support if issue persists."
+    - Octen error codes (https://docs.octen.ai/introduction/admin/error-codes), 500: "Retry your request after
+      a brief delay. Contact support if issue persists."
+    - GitHub REST API rate limits
+      (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api): back off
+      exponentially "and throw an error after a specific number of retries".
     """
 
     code = "ERR103"

@@ -77,8 +77,11 @@ class WriteRetryWithoutIdempotencyKey(Rule):
     automatically because the API must support the header.
 
     ## References
-    - Seed: "Retry network failures and some 5xx errors with idempotency on POST routes."
-    - Seed: "For generation endpoints, always send an Idempotency-Key when your own client may retry the same request."
+    - Stripe idempotent requests (https://docs.stripe.com/api/idempotent_requests): with an idempotency key,
+      "if a connection error occurs, you can safely repeat the request".
+    - IETF draft-ietf-httpapi-idempotency-key-header
+      (https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/): the header
+      "can be used to make non-idempotent HTTP methods such as POST or PATCH fault-tolerant".
     - urllib3 `Retry`: `allowed_methods` defaults to HEAD, GET, PUT, DELETE, OPTIONS, TRACE; a falsy value means every method.
     - aiohttp-retry: the default options retry every 5xx for every method, POST included.
     - RFC 9110 §9.2.2: POST and PATCH are not idempotent.

@@ -76,7 +76,8 @@ class WrongSuccessTest(Rule):
     relied on the old behaviour.
 
     ## References
-    - Seed: "201 Created: Resource created successfully", "204 No Content: Request succeeded, no content to
+    - Aionvision error codes (https://aionvision.tech/docs/api/resources/errors): "201 Created: Resource
+      created successfully", "204 No Content: Request succeeded, no content to
       return (typically for DELETE)".
     - httpx: responses have no `.ok` and are always truthy; use `is_success`.
     - aiohttp: the status is `.status`.
