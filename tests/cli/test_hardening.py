@@ -363,3 +363,31 @@ def test_insertion_fixes_keep_tab_indentation(errlint, project):
     assert path.read_text() == (
         'import requests\n\ndef f(url):\n\tr = requests.get(url)\n\tr.raise_for_status()\n\treturn r.json()["x"]\n'
     )
+
+
+def test_a_status_list_of_non_statuses_is_named_not_an_internal_error(errlint, project):
+    """Found by the mutant fuzzer's long run: `describe()` of numbers outside 100-599 crashed ERR106."""
+    write(project / "a.py", "from urllib3 import Retry\nr = Retry(total=3, status_forcelist=[4290])\n")
+
+    result = errlint("--output-format", "concise", "a.py")
+
+    assert result.out.splitlines()[:2] == [
+        "a.py:2:5: ERR106 `Retry` retries 4290 with `backoff_factor` 0, so every client retries at once",
+        "a.py:2:20: ERR109 `status_forcelist` contains 4290, which is not an HTTP status (100-599) and never matches a response",
+    ]
+
+
+def test_a_fix_after_a_form_feed_keeps_its_line(errlint, project):
+    """Found by the generated-program fuzzer's long run: ERR402's fix read the wrong line."""
+    path = write(
+        project / "a.py",
+        "#\x0c\nimport uuid, requests\ndef create(order):\n    for attempt in range(3):\n"
+        "        key = str(uuid.uuid4())\n"
+        '        r = requests.post("https://x", json=order, headers={"Idempotency-Key": key})\n'
+        "        if r.status_code < 500:\n            return r\n",
+    )
+
+    result = errlint("--fix", "--select", "ERR402", "a.py")
+
+    assert result.err == ""
+    assert "    key = str(uuid.uuid4())\n    for attempt in range(3):\n" in path.read_text()

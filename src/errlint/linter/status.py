@@ -100,6 +100,10 @@ def describe(statuses: frozenset[int] | set[int], limit: int = 6) -> str:
             parts.append(f"every {century // 100}xx except {_join([str(s) for s in missing])}")
         elif block:
             parts.extend(_runs(block))
+    # Numbers that are no HTTP status (a typo such as 4290) are still named.
+    parts.extend(str(status) for status in ordered if not 100 <= status < 600)
+    if not parts:
+        return "no status"
     if len(parts) > limit:
         parts = parts[:limit] + ["more"]
     return _join(parts)

@@ -9,6 +9,7 @@ import libcst as cst
 from errlint.linter.findings import Applicability, Edit, FixAvailability, Position
 from errlint.linter.rule import Invalid, Report, Rule
 from errlint.linter.scopes import RetryScope
+from errlint.linter.source import python_lines
 from errlint.rules._idempotency import (
     Carrier,
     Idempotency,
@@ -509,7 +510,8 @@ def sync(orders):
         start, end = model.range_of(statement)
         if start.line != end.line:
             return None
-        line = model.file_text.splitlines()[start.line - 1]
+        # python_lines, not str.splitlines: a form feed is no line break to Python.
+        line = python_lines(model.file_text)[start.line - 1]
         return self.fix(
             f"Mint `{target.value}` once, before the retry loop",
             Applicability.SAFE,
