@@ -163,16 +163,29 @@ def _lint_source(
         except RecursionError:
             return FileResult(path, error="skipped: nested too deeply to analyse")
         except Exception as error:  # noqa: BLE001 - a rule bug must not stop the run
+            if isinstance(error.__context__, RecursionError):
+                # libcst's position lookup fails (KeyError) after its code generation
+                # ran out of recursion on a very deep tree: the same limit as above.
+                return FileResult(path, error="skipped: nested too deeply to analyse")
             where = traceback.extract_tb(error.__traceback__)[-1]
             return FileResult(
                 path,
                 error=(
-                    f"internal error in {rule.code} ({type(error).__name__}: {error} "
+                    f"internal error in {rule.code} ({type(error).__name__}: {_brief(error)} "
                     f"at {Path(where.filename).name}:{where.lineno}); please report it"
                 ),
             )
     kept = _apply_suppressions(findings, source, path, model, settings, rules)
     return FileResult(path, tuple(sorted(set(kept), key=lambda f: f.sort_key)))
+
+
+def _brief(error: Exception) -> str:
+    """An exception's text for one line: short, and never itself an error (a deep node's repr recurses)."""
+    try:
+        text = str(error)
+    except RecursionError:
+        return "(a value too deep to show)"
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 # libcst's native parser recurses on the C stack and, past a few thousand
