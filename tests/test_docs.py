@@ -83,3 +83,16 @@ def test_every_rule_summary_fits_on_one_line():
     from errlint.rules import all_rules
 
     assert {rule.code: len(rule.summary()) for rule in all_rules() if len(rule.summary()) >= 100} == {}
+
+
+def test_rules_whose_fixes_are_only_shown_say_so():
+    """ERR105 said "Fix: always" while its fix is a suggestion that --fix never applies."""
+    from errlint.linter.findings import FixAvailability
+    from errlint.rules import rules_by_code
+
+    rules = rules_by_code()
+    assert {code for code, rule in rules.items() if rule.fix_availability is FixAvailability.SUGGESTION} == {
+        "ERR101", "ERR102", "ERR105", "ERR110", "ERR401"
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "| `retry-after-unsafe-parse` | on | suggestion only |" in readme

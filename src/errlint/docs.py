@@ -18,9 +18,7 @@ def fix_safety_table() -> str:
     lines = ["| Code | Name | Default | Fix | Fix safety |", "|---|---|---|---|---|"]
     for rule in all_rules():
         safety = " ".join(rule.sections().get("Fix safety", "").split())
-        fix = {FixAvailability.ALWAYS: "always", FixAvailability.SOMETIMES: "sometimes", FixAvailability.NONE: "—"}[
-            rule.fix_availability
-        ]
+        fix = "—" if rule.fix_availability is FixAvailability.NONE else rule.fix_availability.value
         default = "on" if rule.default_enabled else "opt-in"
         lines.append(f"| [{rule.code}](docs/rules.md#{rule.code.lower()}-{rule.name}) | `{rule.name}` | {default} | {fix} | {safety} |")
     return "\n".join(lines) + "\n"

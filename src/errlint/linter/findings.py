@@ -15,6 +15,7 @@ class FixAvailability(enum.Enum):
 
     ALWAYS = "always"
     SOMETIMES = "sometimes"
+    SUGGESTION = "suggestion only"  # shown with the finding, never applied by --fix
     NONE = "none"
 
 

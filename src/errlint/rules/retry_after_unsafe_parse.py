@@ -116,7 +116,7 @@ class RetryAfterUnsafeParse(Rule):
 
     code = "ERR105"
     name = "retry-after-unsafe-parse"
-    fix_availability = FixAvailability.ALWAYS
+    fix_availability = FixAvailability.SUGGESTION
 
     VALID = [
         # Tolerant parse: try/except ValueError, date fallback, cap.

@@ -85,7 +85,7 @@ class RetryPermanentStatus(Rule):
 
     code = "ERR101"
     name = "retry-permanent-status"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.SUGGESTION
 
     VALID = [
         # Working through a queue of recipients: an error moves on to the next one, it does not retry.

@@ -109,7 +109,7 @@ class RetryTriggerTooBroad(Rule):
 
     code = "ERR102"
     name = "retry-trigger-too-broad"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.SUGGESTION
 
     VALID = [
         # `except Exception` whose retry is decided per error by a handler predicate (slack_sdk's shape).

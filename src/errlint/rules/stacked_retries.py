@@ -110,7 +110,7 @@ class StackedRetries(Rule):
 
     code = "ERR110"
     name = "stacked-retries"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.SUGGESTION
 
     VALID = [
         # The SDK's own retries are turned off.

@@ -89,7 +89,7 @@ class WriteRetryWithoutIdempotencyKey(Rule):
 
     code = "ERR401"
     name = "write-retry-without-idempotency-key"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.SUGGESTION
 
     VALID = [
         # Working through a queue of recipients: an error moves on to the next one, it does not retry.
