@@ -391,3 +391,12 @@ def test_a_fix_after_a_form_feed_keeps_its_line(errlint, project):
 
     assert result.err == ""
     assert "    key = str(uuid.uuid4())\n    for attempt in range(3):\n" in path.read_text()
+
+
+def test_string_and_bytes_concatenated_is_a_syntax_error_not_a_crash(errlint, project):
+    """Found by the mutant fuzzer's long run: libcst raises CSTValidationError, not a syntax error."""
+    write(project / "a.py", 'import requests\nx = "s" b"x"\n')
+
+    result = errlint("--output-format", "concise", "a.py")
+
+    assert result.out.splitlines()[0] == "a.py:2:13: ERR900 SyntaxError: cannot mix bytes and nonbytes literals"

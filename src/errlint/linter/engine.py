@@ -146,6 +146,15 @@ def _lint_source(
             where = f"line {error.raw_line}, column {error.raw_column + 1}"
             return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({where})")
         return FileResult(path, _syntax_error(error, python_error, path, rules))
+    except cst.CSTValidationError as error:
+        # libcst parsed the text but refused to build it (`"s" b"x"`): CPython decides.
+        python_error = _python_syntax_error(source, path)
+        if isinstance(python_error, SyntaxError) and python_error.lineno:
+            if not any(rule.code == SYNTAX_ERROR for rule in rules):
+                return FileResult(path)
+            where = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
+            return FileResult(path, (Finding(SYNTAX_ERROR, f"SyntaxError: {python_error.msg}", path, where, where),))
+        return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({error})")
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to parse")
     try:
