@@ -249,14 +249,13 @@ def _with_flags(settings: Settings, options: argparse.Namespace) -> Settings:
 
 
 def _per_file_settings(
-    options: argparse.Namespace, paths: list[Path]
+    options: argparse.Namespace, paths: list[Path], loaded: dict[Path | None, Settings]
 ) -> tuple[list[tuple[Settings, list[Path]]], list[tuple[Path, str]]]:
     """Files to lint grouped by the settings that apply to each (its nearest config
     file, as in the editor; one group with `--config`), and the paths that could not be walked."""
     groups: dict[int, tuple[Settings, list[Path]]] = {}
     problems: list[tuple[Path, str]] = []
     seen: set[str] = set()
-    loaded: dict[Path | None, Settings] = {}
     by_folder: dict[Path, Settings] = {}
 
     def settings_for(folder: Path) -> Settings:
@@ -289,13 +288,15 @@ def _check_command(args: list[str]) -> int:
     options = parser.parse_args(args)
     if options.jobs is not None and options.jobs < 1:
         parser.error("--jobs must be at least 1")
-    settings = _settings(options)
+    # Every config file this run reads, read once (with the flags applied).
+    loaded: dict[Path | None, Settings] = {}
+    settings = _settings(options, loaded=loaded)
     missing = [path for path in options.paths if str(path) != "-" and not os.path.lexists(path)]
     if missing:
         parser.error(f"{missing[0]}: no such file or directory")
     if options.show_settings:
         first = (options.paths or [Path(".")])[0]
-        return _show_settings(_settings(options, first if first.is_dir() else first.parent), options.paths or [Path(".")])
+        return _show_settings(_settings(options, _folder_of(first), loaded), options.paths or [Path(".")])
     fix_requested = options.fix or options.fix_only or options.diff
     fix_mode = (
         FixMode(unsafe=options.unsafe_fixes, write=not options.diff, roots=linted_roots(options.paths or [Path(".")]))
@@ -315,7 +316,7 @@ def _check_command(args: list[str]) -> int:
         results = [_lint_stdin(options, settings, fix_mode, stdin_text)]
         problems: list[tuple[Path, str]] = []
     else:
-        groups, problems = _per_file_settings(options, paths)
+        groups, problems = _per_file_settings(options, paths, loaded)
         if options.show_files:
             sys.stdout.write("".join(f"{path}\n" for _, files in groups for path in sorted(files, key=Path.as_posix)))
             return EXIT_CLEAN
@@ -345,7 +346,7 @@ def _check_command(args: list[str]) -> int:
             sys.stderr.write("\r\033[K")
     results += [FileResult(str(path), error=reason) for path, reason in problems]
     first = paths[0] if str(paths[0]) != "-" else Path(options.stdin_filename or "-")
-    run_root = project_root(paths if str(paths[0]) != "-" else [], _settings(options, _folder_of(first)))
+    run_root = project_root(paths if str(paths[0]) != "-" else [], _settings(options, _folder_of(first), loaded))
     baselined = 0
     if options.write_baseline or options.baseline or options.add_noqa:
         if fix_mode is not None or options.stdin_filename or str(paths[0]) == "-":

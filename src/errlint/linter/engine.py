@@ -140,21 +140,11 @@ def _lint_source(
     except SourceError as error:
         return FileResult(path, error=str(error))
     except cst.ParserSyntaxError as error:
-        python_error = _python_syntax_error(source, path)
-        if python_error is None:
-            # Valid Python that libcst cannot read: say so, without claiming a syntax error.
-            where = f"line {error.raw_line}, column {error.raw_column + 1}"
-            return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({where})")
-        return FileResult(path, _syntax_error(error, python_error, path, rules))
+        where = Position(error.raw_line, max(0, error.raw_column))
+        return _unparsable(source, path, rules, " ".join(error.message.split()), where)
     except cst.CSTValidationError as error:
         # libcst parsed the text but refused to build it (`"s" b"x"`): CPython decides.
-        python_error = _python_syntax_error(source, path)
-        if isinstance(python_error, SyntaxError) and python_error.lineno:
-            if not any(rule.code == SYNTAX_ERROR for rule in rules):
-                return FileResult(path)
-            where = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
-            return FileResult(path, (Finding(SYNTAX_ERROR, f"SyntaxError: {python_error.msg}", path, where, where),))
-        return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({error})")
+        return _unparsable(source, path, rules, str(error), None)
     except RecursionError:
         return FileResult(path, error="skipped: nested too deeply to parse")
     try:
@@ -288,18 +278,22 @@ def _python_syntax_error(source: str, path: str) -> SyntaxError | bool | None:
     return None
 
 
-def _syntax_error(
-    error: cst.ParserSyntaxError, python_error: SyntaxError | bool, path: str, rules: list[type[Rule]]
-) -> tuple[Finding, ...]:
-    """ERR900 at the position CPython gives (its messages are clearer), else libcst's."""
-    if not any(rule.code == SYNTAX_ERROR for rule in rules):
-        return ()
-    message = " ".join(error.message.split())
-    position = Position(error.raw_line, max(0, error.raw_column))
+def _unparsable(
+    source: str, path: str, rules: list[type[Rule]], message: str, where: Position | None
+) -> FileResult:
+    """A text libcst refused (`message`, at `where` when it knows): ERR900 at the
+    position CPython gives (its messages are clearer), else libcst's; valid Python
+    that libcst cannot read gets a notice instead, without claiming a syntax error."""
+    python_error = _python_syntax_error(source, path)
     if isinstance(python_error, SyntaxError) and python_error.lineno:
         message = python_error.msg
-        position = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
-    return (Finding(SYNTAX_ERROR, f"SyntaxError: {message}", path, position, position),)
+        where = Position(python_error.lineno, max(0, (python_error.offset or 1) - 1))
+    elif python_error is None or where is None:
+        place = f"line {where.line}, column {where.column + 1}" if where is not None else message
+        return FileResult(path, notice=f"not analysed: errlint's parser cannot read this valid Python ({place})")
+    if not any(rule.code == SYNTAX_ERROR for rule in rules):
+        return FileResult(path)
+    return FileResult(path, (Finding(SYNTAX_ERROR, f"SyntaxError: {message}", path, where, where),))
 
 
 def _apply_suppressions(

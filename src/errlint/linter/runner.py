@@ -238,7 +238,7 @@ def _lint_data(data: bytes, path: str, settings: Settings, fix: FixMode | None) 
             if fix.write:
                 # The target of a link, never the link itself: replacing the
                 # link with a regular file would cut it.
-                write_atomically(Path(os.path.realpath(path)), encode_source(outcome.source, source))
+                write_atomically(Path(target), encode_source(outcome.source, source))
             else:
                 diff = unified_diff(source.text, outcome.source, path)
         return replace(remaining, fixed_count=len(outcome.fixed), diff=diff, rejected_fixes=rejected)
